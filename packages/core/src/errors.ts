@@ -1,0 +1,168 @@
+/**
+ * Typed errors. Every error the library throws is a {@link QemuFaultError} with a stable `code`,
+ * so callers can branch on `err.code` (or `instanceof`) instead of parsing messages.
+ */
+
+/** Stable machine-readable error codes. */
+export type QemuFaultErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'CONNECTION_FAILED'
+  | 'CONNECTION_CLOSED'
+  | 'TIMEOUT'
+  | 'PROTOCOL'
+  | 'QMP_ERROR'
+  | 'QTEST_FAILED'
+  | 'GDB_ERROR'
+  | 'LAUNCH_FAILED'
+  | 'QEMU_EXITED'
+  | 'CHANNEL_UNAVAILABLE'
+  | 'UNKNOWN_SYMBOL'
+  | 'ELF_FORMAT';
+
+/** Base class of every error thrown by `@qemu-fault/core`. */
+export class QemuFaultError extends Error {
+  readonly code: QemuFaultErrorCode;
+
+  constructor(code: QemuFaultErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An argument is out of range or of the wrong kind; nothing was sent to QEMU. */
+export class InvalidArgumentError extends QemuFaultError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+/** A socket could not be reached (missing path, refused port). */
+export class ConnectionError extends QemuFaultError {
+  readonly address: string;
+
+  constructor(address: string, message: string, options?: { cause?: unknown }) {
+    super('CONNECTION_FAILED', message, options);
+    this.address = address;
+  }
+}
+
+/** The peer closed the connection, or we did, while something was still pending. */
+export class ConnectionClosedError extends QemuFaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONNECTION_CLOSED', message, options);
+  }
+}
+
+/** An operation did not finish within its time limit. */
+export class TimeoutError extends QemuFaultError {
+  readonly timeoutMs: number;
+
+  constructor(operation: string, timeoutMs: number) {
+    super('TIMEOUT', `${operation} timed out after ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The peer sent something that does not follow its protocol. */
+export class ProtocolError extends QemuFaultError {
+  constructor(message: string) {
+    super('PROTOCOL', message);
+  }
+}
+
+/** QEMU answered a QMP command with an error object. */
+export class QmpError extends QemuFaultError {
+  /** QMP's error class, e.g. `GenericError`, `CommandNotFound`, `DeviceNotFound`. */
+  readonly errorClass: string;
+  /** QMP's human-readable description. */
+  readonly desc: string;
+  /** The command that failed. */
+  readonly command: string;
+
+  constructor(command: string, errorClass: string, desc: string) {
+    super('QMP_ERROR', `QMP command '${command}' failed: ${errorClass}: ${desc}`);
+    this.errorClass = errorClass;
+    this.desc = desc;
+    this.command = command;
+  }
+}
+
+/** The qtest channel answered `FAIL`. */
+export class QtestError extends QemuFaultError {
+  readonly command: string;
+  readonly reply: string;
+
+  constructor(command: string, reply: string) {
+    super('QTEST_FAILED', `qtest command '${command}' failed: ${reply}`);
+    this.command = command;
+    this.reply = reply;
+  }
+}
+
+/** The gdbstub answered with an error packet (`Exx`) or an unsupported (empty) reply. */
+export class GdbError extends QemuFaultError {
+  readonly packet: string;
+  readonly reply: string;
+
+  constructor(packet: string, reply: string, detail?: string) {
+    super('GDB_ERROR', `gdbstub packet '${packet}' failed: ${detail ?? (reply === '' ? 'not supported' : reply)}`);
+    this.packet = packet;
+    this.reply = reply;
+  }
+}
+
+/** QEMU could not be started, or exited before it was ready. */
+export class LaunchError extends QemuFaultError {
+  /** The last lines QEMU wrote to stderr. */
+  readonly stderrTail: string;
+  readonly exitCode: number | undefined;
+
+  constructor(message: string, stderrTail: string, exitCode?: number, options?: { cause?: unknown }) {
+    super('LAUNCH_FAILED', stderrTail ? `${message}\n--- QEMU stderr (tail) ---\n${stderrTail}` : message, options);
+    this.stderrTail = stderrTail;
+    this.exitCode = exitCode;
+  }
+}
+
+/** QEMU went away while we were using it. */
+export class QemuExitedError extends QemuFaultError {
+  readonly stderrTail: string;
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+
+  constructor(message: string, details: { stderrTail?: string; exitCode?: number; signal?: string } = {}) {
+    const tail = details.stderrTail ?? '';
+    super('QEMU_EXITED', tail ? `${message}\n--- QEMU stderr (tail) ---\n${tail}` : message);
+    this.stderrTail = tail;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+  }
+}
+
+/** A feature needs a side channel (qtest, gdbstub, plugin) this QEMU was not started with. */
+export class ChannelUnavailableError extends QemuFaultError {
+  readonly channel: string;
+
+  constructor(channel: string, feature: string, hint: string) {
+    super('CHANNEL_UNAVAILABLE', `${feature} needs the ${channel} channel, which this QEMU does not offer. ${hint}`);
+    this.channel = channel;
+  }
+}
+
+/** A symbol is not in the kernel ELF's symbol table. */
+export class UnknownSymbolError extends QemuFaultError {
+  readonly symbol: string;
+
+  constructor(symbol: string, elfPath: string) {
+    super('UNKNOWN_SYMBOL', `symbol '${symbol}' is not defined in ${elfPath}`);
+    this.symbol = symbol;
+  }
+}
+
+/** A file is not an ELF image we can read. */
+export class ElfFormatError extends QemuFaultError {
+  constructor(path: string, reason: string) {
+    super('ELF_FORMAT', `${path} is not a usable ELF file: ${reason}`);
+  }
+}
