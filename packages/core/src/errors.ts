@@ -58,8 +58,8 @@ export class ConnectionClosedError extends QemuFaultError {
 export class TimeoutError extends QemuFaultError {
   readonly timeoutMs: number;
 
-  constructor(operation: string, timeoutMs: number) {
-    super('TIMEOUT', `${operation} timed out after ${timeoutMs} ms`);
+  constructor(operation: string, timeoutMs: number, detail?: string) {
+    super('TIMEOUT', `${operation} timed out after ${timeoutMs} ms${detail ? ` ${detail}` : ''}`);
     this.timeoutMs = timeoutMs;
   }
 }

@@ -29,8 +29,19 @@ export function formatAddress(address: SocketAddress): string {
   return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
-/** The QEMU chardev spelling of a listening socket, e.g. `unix:/tmp/x/qmp.sock,server=on,wait=off`. */
+/** QEMU's option syntax ends a value at a comma; a literal comma is written twice. */
+function escapeOption(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+/** The spelling `-qmp`, `-qtest` and `-gdb` take for a listening socket, e.g. `unix:/tmp/x/qmp.sock,server=on,wait=off`. */
 export function qemuServerSpec(address: SocketAddress): string {
-  const where = address.kind === 'unix' ? `unix:${address.path}` : `tcp:${formatAddress(address)}`;
+  const where = address.kind === 'unix' ? `unix:${escapeOption(address.path)}` : `tcp:${formatAddress(address)}`;
+  return `${where},server=on,wait=off`;
+}
+
+/** The options `-chardev socket,id=ID,...` takes for a listening socket. */
+export function chardevSocketOptions(address: SocketAddress): string {
+  const where = address.kind === 'unix' ? `path=${escapeOption(address.path)}` : `host=${address.host},port=${address.port}`;
   return `${where},server=on,wait=off`;
 }

@@ -1,6 +1,7 @@
 import { TimeoutError } from '../errors.js';
 
 interface Entry<T> {
+  operation: string;
   resolve(value: T): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout | undefined;
@@ -25,7 +26,7 @@ export class PendingRequests<K, T> {
         timeoutMs === undefined || !Number.isFinite(timeoutMs)
           ? undefined
           : setTimeout(() => this.settle(key)?.reject(new TimeoutError(operation, timeoutMs)), timeoutMs);
-      this.entries.set(key, { resolve, reject, timer });
+      this.entries.set(key, { operation, resolve, reject, timer });
       this.order.push(key);
     });
   }
@@ -51,8 +52,14 @@ export class PendingRequests<K, T> {
     return entry !== undefined;
   }
 
-  rejectAll(err: Error): void {
-    for (const key of [...this.entries.keys()]) this.reject(key, err);
+  /**
+   * Rejects every pending request at once. Pass a function to give each its own error,
+   * e.g. one that names the operation that was cut off.
+   */
+  rejectAll(err: Error | ((key: K, operation: string) => Error)): void {
+    for (const [key, entry] of [...this.entries]) {
+      this.reject(key, typeof err === 'function' ? err(key, entry.operation) : err);
+    }
   }
 
   private settle(key: K): Entry<T> | undefined {

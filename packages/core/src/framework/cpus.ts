@@ -1,0 +1,27 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { QmpClient } from '../qmp/qmp-client.js';
+
+/** A CPU, by index (0, 1, ...) or by QOM path (`/machine/unattached/device[0]`). */
+export type CpuRef = number | string;
+
+interface CpuInfo {
+  'cpu-index': number;
+  'qom-path': string;
+}
+
+/** Resolves {@link CpuRef}s to CPU indexes, from `query-cpus-fast` asked once. */
+export class Cpus {
+  private list: Promise<CpuInfo[]> | undefined;
+
+  constructor(private readonly qmp: QmpClient) {}
+
+  async index(cpu: CpuRef = 0): Promise<number> {
+    const cpus = await (this.list ??= this.qmp.execute<CpuInfo[]>('query-cpus-fast'));
+    const found =
+      typeof cpu === 'number' ? cpus.find((c) => c['cpu-index'] === cpu) : cpus.find((c) => c['qom-path'] === cpu);
+    if (found) return found['cpu-index'];
+    if (typeof cpu === 'number' && !Number.isInteger(cpu)) throw new InvalidArgumentError(`cpu must be an integer index or a QOM path, got ${cpu}`);
+    const known = cpus.map((c) => `${c['cpu-index']} (${c['qom-path']})`).join(', ');
+    throw new InvalidArgumentError(`no CPU ${typeof cpu === 'number' ? `with index ${cpu}` : `at '${cpu}'`}; this machine has: ${known}`);
+  }
+}

@@ -1,0 +1,350 @@
+import type { ElfImage } from '../elf/elf-file.js';
+import { readElf } from '../elf/elf-file.js';
+import { ChannelUnavailableError, InvalidArgumentError } from '../errors.js';
+import { GdbClient } from '../gdb/gdb-client.js';
+import { QmpClient } from '../qmp/qmp-client.js';
+import { QtestClient } from '../qtest/qtest-client.js';
+import { SerialCapture } from '../serial/serial-capture.js';
+import { connectSocket } from '../transport/connect.js';
+import type { SocketAddress } from '../transport/address.js';
+import { Cpus, type CpuRef } from './cpus.js';
+import { checkGpioInput, UNNAMED_GPIO_IN } from './gpio.js';
+import { formatHelp } from './help.js';
+import { InjectionTrace, type LogSink, type VerboseLevel } from './injection-trace.js';
+import { MemoryAccess } from './memory-access.js';
+import { checkAddress, checkCount } from '../integers.js';
+import {
+  checkSize,
+  decodeValue,
+  encodeValue,
+  formatHex,
+  toUnsigned,
+  type AccessSize,
+  type Address,
+  type Endianness,
+  type ValueOf,
+  type WritableValue,
+} from './values.js';
+
+/** The connections a framework instance drives. Only QMP is required. */
+export interface FrameworkChannels {
+  qmp: QmpClient;
+  qtest?: QtestClient | undefined;
+  gdb?: GdbClient | undefined;
+  serial?: SerialCapture | undefined;
+  /** The kernel image, for {@link FaultInjectionFramework.symbol} and the target's byte order. */
+  elf?: ElfImage | undefined;
+}
+
+/** Options shared by {@link FaultInjectionFramework.connect} and `launch()`. */
+export interface FrameworkOptions {
+  /** 0: quiet; 1: print each injection with its guest time; 2: also every protocol message. */
+  verbose?: VerboseLevel;
+  /** Where verbose lines go (default: `console.log`). */
+  log?: LogSink;
+}
+
+/** Options for attaching to a QEMU started by hand. */
+export interface ConnectOptions extends FrameworkOptions {
+  /** The qtest socket, if QEMU was started with `-qtest` (needed for physical writes and GPIO on stock QEMU). */
+  qtest?: string | SocketAddress;
+  /** The gdbstub socket, if QEMU was started with `-gdb` (needed for registers, breakpoints and watchpoints). */
+  gdb?: string | SocketAddress;
+  /** A socket chardev carrying the guest's serial port, to capture its output. */
+  serial?: string | SocketAddress;
+  /** The kernel ELF, for symbols. */
+  kernel?: string;
+  /** Connection timeout per socket (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/** Options for bulk accesses. */
+export interface BytesOptions {
+  /** The CPU whose view is used (default 0); ignored with `physical`. */
+  cpu?: CpuRef;
+  /** Use the system address space instead of a CPU's view. */
+  physical?: boolean;
+}
+
+/** QEMU's run state as `query-status` reports it. */
+export interface RunStatus {
+  running: boolean;
+  status: string;
+}
+
+/**
+ * Drives one QEMU for fault injection: memory from a CPU's view or physical, QOM properties,
+ * GPIO lines, run control, symbols and serial output, over QMP and the side channels stock QEMU
+ * offers (qtest, gdbstub). Get one from `launch()` or {@link FaultInjectionFramework.connect}.
+ */
+export class FaultInjectionFramework {
+  /** Everything injected so far, with guest times; printed live at `verbose >= 1`. */
+  readonly trace: InjectionTrace;
+  private readonly memory: MemoryAccess;
+  private readonly cpus: Cpus;
+  private readonly endianness: Endianness;
+  private running = false;
+  private closing: Promise<void> | undefined;
+  private readonly cleanups: Array<() => Promise<void> | void> = [];
+
+  protected constructor(
+    private readonly channels: FrameworkChannels,
+    trace: InjectionTrace,
+    state: { patched: boolean; running: boolean },
+  ) {
+    this.trace = trace;
+    trace.clock = () => this.now();
+    this.running = state.running;
+    this.endianness = channels.elf?.endianness ?? 'little';
+    this.cpus = new Cpus(channels.qmp);
+    this.memory = new MemoryAccess({
+      qmp: channels.qmp,
+      qtest: channels.qtest,
+      gdb: channels.gdb,
+      gdbUsable: () => !this.running,
+      patched: state.patched,
+    });
+    this.cleanups.push(
+      channels.qmp.events.on('STOP', () => void (this.running = false)),
+      channels.qmp.events.on('RESUME', () => void (this.running = true)),
+    );
+  }
+
+  /**
+   * Builds a framework over already-connected channels: learns the run state and which
+   * patched commands exist. Used by `launch()` and {@link connect}.
+   */
+  static async create(channels: FrameworkChannels, trace = new InjectionTrace()): Promise<FaultInjectionFramework> {
+    const [status, patched] = await Promise.all([
+      channels.qmp.execute<{ running: boolean }>('query-status'),
+      channels.qmp.hasCommand('memread'),
+    ]);
+    return new FaultInjectionFramework(channels, trace, { patched, running: status.running });
+  }
+
+  /**
+   * Attaches to a QEMU started by hand, as the original framework did:
+   * `qemu-system-arm ... -S -qmp unix:/path/to/qmp-sock,server,wait=off`.
+   * Side channels are optional; what needs one says so when it is absent.
+   */
+  static async connect(address: string | SocketAddress, options: ConnectOptions = {}): Promise<FaultInjectionFramework> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const trace = new InjectionTrace(options.verbose, options.log);
+    const qmp = await QmpClient.connect(address, { timeoutMs, trace: trace.channel('qmp') });
+    try {
+      const [qtest, gdb, serialSocket, elf] = await Promise.all([
+        options.qtest ? QtestClient.connect(options.qtest, { timeoutMs, trace: trace.channel('qtest') }) : undefined,
+        options.gdb ? GdbClient.connect(options.gdb, { timeoutMs, trace: trace.channel('gdb') }) : undefined,
+        options.serial ? connectSocket(options.serial, { timeoutMs }) : undefined,
+        options.kernel ? readElf(options.kernel) : undefined,
+      ]);
+      let serial: SerialCapture | undefined;
+      if (serialSocket) {
+        serial = new SerialCapture();
+        serial.attach(serialSocket);
+      }
+      const framework = await FaultInjectionFramework.create({ qmp, qtest, gdb, serial, elf }, trace);
+      framework.onClose(async () => {
+        serialSocket?.destroy();
+        await Promise.all([qtest?.close(), gdb?.close(), qmp.close()]);
+      });
+      return framework;
+    } catch (err) {
+      await qmp.close();
+      throw err;
+    }
+  }
+
+  /** The QMP connection, for commands the framework does not wrap. */
+  get qmp(): QmpClient {
+    return this.channels.qmp;
+  }
+
+  /** The QEMU version from the QMP greeting, e.g. `7.2.22`. */
+  get version(): string {
+    const v = this.channels.qmp.version;
+    return `${v.major}.${v.minor}.${v.micro}`;
+  }
+
+  /** 0: quiet; 1: print each injection with its guest time; 2: also every protocol message. */
+  get verbose(): VerboseLevel {
+    return this.trace.verbose;
+  }
+
+  set verbose(level: VerboseLevel) {
+    if (level !== 0 && level !== 1 && level !== 2) throw new InvalidArgumentError(`verbose must be 0, 1 or 2, got ${String(level)}`);
+    this.trace.verbose = level;
+  }
+
+  /** The guest's serial port output. Throws if QEMU's serial port is not connected to us. */
+  get serial(): SerialCapture {
+    if (!this.channels.serial) {
+      throw new ChannelUnavailableError('serial', 'serial capture', 'Pass `serial` to connect() (a socket chardev), or use launch().');
+    }
+    return this.channels.serial;
+  }
+
+  /** The kernel ELF image, when one is known. */
+  get elf(): ElfImage | undefined {
+    return this.channels.elf;
+  }
+
+  /** The guest time in nanoseconds, when a time source is available (see `notify`). */
+  now(): number | undefined {
+    return undefined;
+  }
+
+  /** The address of `name` in the kernel ELF (Thumb bit cleared for functions). */
+  symbol(name: string): number {
+    if (!this.channels.elf) {
+      throw new ChannelUnavailableError('kernel ELF', `symbol('${name}')`, 'Pass `kernel` to launch() or connect().');
+    }
+    return this.channels.elf.symbol(name).address;
+  }
+
+  /** Reads `size` bytes at `address` from `cpu`'s view, in the target's byte order. */
+  async read<S extends AccessSize>(address: Address, size: S, cpu: CpuRef = 0): Promise<ValueOf<S>> {
+    checkSize(size);
+    const addr = checkAddress(address, size);
+    const index = await this.cpus.index(cpu);
+    const value = decodeValue(await this.memory.readVirtual(addr, size, index), size, this.endianness);
+    this.trace.record('read', `read @${formatHex(addr)} size ${size} value ${formatHex(value)} from cpu ${index}`);
+    return value;
+  }
+
+  /** Writes `value` as `size` bytes at `address` through `cpu`'s view, in the target's byte order. */
+  async write<S extends AccessSize>(address: Address, value: WritableValue<S>, size: S, cpu: CpuRef = 0): Promise<void> {
+    checkSize(size);
+    const addr = checkAddress(address, size);
+    const v = toUnsigned(value, size);
+    const index = await this.cpus.index(cpu);
+    await this.memory.writeVirtual(addr, encodeValue(v, size, this.endianness), index);
+    this.trace.record('write', `write @${formatHex(addr)} size ${size} value ${formatHex(v)} from cpu ${index}`);
+  }
+
+  /** Reads `size` bytes from the system address space (RAM and MMIO, no MMU). */
+  async readPhysical<S extends AccessSize>(address: Address, size: S): Promise<ValueOf<S>> {
+    checkSize(size);
+    const addr = checkAddress(address, size);
+    const value = decodeValue(await this.memory.readPhysical(addr, size), size, this.endianness);
+    this.trace.record('read', `read @${formatHex(addr)} size ${size} value ${formatHex(value)} physical`);
+    return value;
+  }
+
+  /** Writes `size` bytes into the system address space (RAM and MMIO, no MMU). */
+  async writePhysical<S extends AccessSize>(address: Address, value: WritableValue<S>, size: S): Promise<void> {
+    checkSize(size);
+    const addr = checkAddress(address, size);
+    const v = toUnsigned(value, size);
+    await this.memory.writePhysical(addr, encodeValue(v, size, this.endianness));
+    this.trace.record('write', `write @${formatHex(addr)} size ${size} value ${formatHex(v)} physical`);
+  }
+
+  /** Reads `length` bytes, from a CPU's view by default. */
+  async readBytes(address: Address, length: number, options: BytesOptions = {}): Promise<Buffer> {
+    checkCount(length, 'length');
+    const addr = checkAddress(address, length);
+    if (length === 0) return Buffer.alloc(0);
+    if (options.physical) return this.memory.readPhysical(addr, length);
+    return this.memory.readVirtual(addr, length, await this.cpus.index(options.cpu));
+  }
+
+  /** Writes a buffer, through a CPU's view by default. */
+  async writeBytes(address: Address, data: Uint8Array, options: BytesOptions = {}): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Buffer or Uint8Array');
+    const addr = checkAddress(address, data.length);
+    if (data.length === 0) return;
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+    if (options.physical) await this.memory.writePhysical(addr, buf);
+    else await this.memory.writeVirtual(addr, buf, await this.cpus.index(options.cpu));
+    this.trace.record('write', `write @${formatHex(addr)} ${data.length} bytes${options.physical ? ' physical' : ''}`);
+  }
+
+  /** Reads a QOM property (`qom-get`). */
+  async getQomProperty<T = unknown>(path: string, property: string): Promise<T> {
+    return this.channels.qmp.execute<T>('qom-get', { path, property });
+  }
+
+  /** Writes a QOM property (`qom-set`). */
+  async setQomProperty(path: string, property: string, value: unknown): Promise<void> {
+    await this.channels.qmp.execute('qom-set', { path, property, value });
+    this.trace.record('qom-set', `qom-set ${path}.${property} = ${JSON.stringify(value)}`);
+  }
+
+  /**
+   * Drives GPIO input `num` of the device at QOM `path` to `value`. `gpio` names the input
+   * group; null/undefined means the device's unnamed inputs.
+   */
+  async setGpio(path: string, gpio: string | null | undefined, num: number, value: boolean | 0 | 1): Promise<void> {
+    if (value !== 0 && value !== 1 && typeof value !== 'boolean') throw new InvalidArgumentError(`GPIO value must be 0, 1 or a boolean, got ${String(value)}`);
+    const level = value === true || value === 1;
+    if (await this.channels.qmp.hasCommand('gpio-set')) {
+      await this.channels.qmp.execute('gpio-set', { path, ...(gpio ? { gpio } : {}), number: num, value: level });
+    } else {
+      const name = gpio ?? UNNAMED_GPIO_IN;
+      await checkGpioInput(this.channels.qmp, path, name, num);
+      if (!this.channels.qtest) {
+        throw new ChannelUnavailableError('qtest', 'setGpio()', 'Start QEMU with -accel tcg -qtest unix:PATH,server=on,wait=off -qtest-log /dev/null, or use launch().');
+      }
+      await this.channels.qtest.setIrqIn(path, gpio ?? undefined, num, level ? 1 : 0);
+    }
+    this.trace.record('gpio', `gpio ${path} ${gpio ?? UNNAMED_GPIO_IN}[${num}] = ${level ? 1 : 0}`);
+  }
+
+  /** Resumes the guest (QMP `cont`). */
+  async cont(): Promise<void> {
+    await this.channels.qmp.execute('cont');
+    this.running = true;
+  }
+
+  /** Pauses the guest (QMP `stop`). */
+  async stop(): Promise<void> {
+    await this.channels.qmp.execute('stop');
+    this.running = false;
+  }
+
+  /** QEMU's run state (`query-status`). */
+  async status(): Promise<RunStatus> {
+    const s = await this.channels.qmp.execute<RunStatus>('query-status');
+    this.running = s.running;
+    return { running: s.running, status: s.status };
+  }
+
+  /** Prints and returns the list of commands, as the original framework's `help()` did. */
+  help(): string {
+    const text = formatHelp(this.version, {
+      qtest: !!this.channels.qtest,
+      gdbstub: !!this.channels.gdb,
+      serial: !!this.channels.serial,
+      kernel: !!this.channels.elf,
+    });
+    console.log(text);
+    return text;
+  }
+
+  /** Registers work for {@link close}, run in reverse order of registration. */
+  onClose(cleanup: () => Promise<void> | void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Disconnects (and, for a launched QEMU, quits it and removes its temp dir). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const errors: unknown[] = [];
+      for (const cleanup of this.cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      if (errors.length) throw errors[0];
+    })();
+    return this.closing;
+  }
+
+  /** Lets `await using qemu = await launch(...)` close QEMU at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,27 @@
+/** The commands `help()` lists, as the original framework's help did: signature and what it does. */
+export const COMMANDS: ReadonlyArray<readonly [signature: string, description: string]> = [
+  ['read(address, size, cpu?)', 'read 1/2/4/8 bytes from a CPU\'s view (8 bytes give a bigint)'],
+  ['write(address, value, size, cpu?)', 'write 1/2/4/8 bytes from a CPU\'s view'],
+  ['readPhysical(address, size) / writePhysical(address, value, size)', 'the system address space, MMIO included'],
+  ['readBytes(address, length, opts?) / writeBytes(address, buffer, opts?)', 'bulk access ({ cpu } or { physical: true })'],
+  ['getQomProperty(path, property)', 'read a QOM property'],
+  ['setQomProperty(path, property, value)', 'write a QOM property'],
+  ['setGpio(path, gpio, num, value)', 'drive a device\'s GPIO input (gpio null for the unnamed inputs)'],
+  ['cont() / stop() / status()', 'resume, pause, and query the run state'],
+  ['symbol(name)', 'address of a symbol in the kernel ELF'],
+  ['serial.text / serial.waitFor(pattern, { timeoutMs })', 'the guest UART\'s output'],
+  ['qmp.execute(command, args?)', 'any QMP command'],
+  ['verbose = 0 | 1 | 2', 'print injections (1) and every protocol message (2)'],
+  ['help()', 'this list'],
+  ['close()', 'quit QEMU (if launched by us) and disconnect'],
+];
+
+/** Formats {@link COMMANDS} plus what this connection offers. */
+export function formatHelp(version: string, channels: Record<string, boolean>): string {
+  const width = Math.max(...COMMANDS.map(([s]) => s.length));
+  const lines = COMMANDS.map(([s, d]) => `  ${s.padEnd(width)}  ${d}`);
+  const offered = Object.entries(channels)
+    .map(([name, on]) => `${name}: ${on ? 'yes' : 'no'}`)
+    .join(', ');
+  return [`qemu-fault on QEMU ${version} (${offered})`, 'Commands:', ...lines].join('\n');
+}

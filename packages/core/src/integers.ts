@@ -1,0 +1,49 @@
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * Argument checks shared by the protocol clients. QEMU's qtest asserts (and dies) on numbers it
+ * cannot parse, and both protocols silently truncate oversized values, so everything is checked
+ * before a byte is sent.
+ */
+
+const ADDRESS_LIMIT = 1n << 64n;
+
+function toBigInt(value: unknown, what: string): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  throw new InvalidArgumentError(`${what} must be an integer (number or bigint), got ${String(value)}`);
+}
+
+/** A guest address (`length` bytes from it must stay below 2^64), as a bigint. */
+export function checkAddress(address: unknown, length = 0): bigint {
+  const value = toBigInt(address, 'address');
+  if (value < 0n) throw new InvalidArgumentError(`address must not be negative, got ${value}`);
+  if (value + BigInt(length) > ADDRESS_LIMIT) {
+    throw new InvalidArgumentError(`address 0x${value.toString(16)} + ${length} bytes is beyond the 64-bit address space`);
+  }
+  return value;
+}
+
+/** A non-negative safe integer such as a byte count or an index. */
+export function checkCount(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** An unsigned value that fits in `bits` bits, as a bigint. */
+export function checkUnsigned(value: unknown, bits: number, what = 'value'): bigint {
+  const v = toBigInt(value, what);
+  const max = (1n << BigInt(bits)) - 1n;
+  if (v < 0n || v > max) throw new InvalidArgumentError(`${what} ${v} does not fit in ${bits} unsigned bits (0 to 0x${max.toString(16)})`);
+  return v;
+}
+
+/** A C `int`, as QEMU parses with `qemu_strtoi`. */
+export function checkInt32(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -0x8000_0000 || value > 0x7fff_ffff) {
+    throw new InvalidArgumentError(`${what} must be a 32-bit signed integer, got ${String(value)}`);
+  }
+  return value;
+}

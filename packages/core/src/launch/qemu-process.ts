@@ -1,0 +1,83 @@
+import { execa, type ResultPromise } from 'execa';
+import { LaunchError } from '../errors.js';
+import { findExecutable } from './find-executable.js';
+import { OutputTail } from './output-tail.js';
+
+/** How a QEMU process ended. */
+export interface ExitInfo {
+  exitCode: number | undefined;
+  signal: string | undefined;
+}
+
+// setpriv (util-linux) makes the kernel kill QEMU when the thread that started it dies,
+// even by SIGKILL, where no exit handler of ours can run.
+const SETPRIV = findExecutable('setpriv');
+
+/** A running QEMU: its pid, the tail of its stderr, and how to end it. */
+export class QemuProcess {
+  readonly stderr = new OutputTail();
+  /** Settles when the process has exited; never rejects. */
+  readonly exited: Promise<ExitInfo>;
+  private exit: ExitInfo | undefined;
+
+  private constructor(
+    private readonly child: ResultPromise,
+    readonly binary: string,
+    readonly args: readonly string[],
+  ) {
+    child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    this.exited = child.then(
+      (result) => (this.exit = { exitCode: result.exitCode, signal: result.signal }),
+    );
+  }
+
+  /** Starts `binary` with `args` (never through a shell). Throws a {@link LaunchError} if it can't be run. */
+  static start(binary: string, args: readonly string[]): QemuProcess {
+    const resolved = findExecutable(binary);
+    if (!resolved) {
+      throw new LaunchError(`QEMU binary '${binary}' was not found or is not executable (PATH=${process.env.PATH ?? ''})`, '');
+    }
+    const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', resolved, ...args]] : [resolved, [...args]];
+    const child = execa(file, argv, {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      cleanup: true,
+    });
+    return new QemuProcess(child, resolved, args);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Set once the process has exited. */
+  get exitInfo(): ExitInfo | undefined {
+    return this.exit;
+  }
+
+  /** Waits up to `graceMs` for QEMU to exit by itself, then kills it. */
+  async terminate(graceMs: number): Promise<ExitInfo> {
+    if (this.exit) return this.exit;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([this.exited, grace]);
+    clearTimeout(timer);
+    if (!this.exit) this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  /** Kills QEMU at once (SIGKILL). */
+  kill(): Promise<ExitInfo> {
+    if (!this.exit) this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  /** Describes how QEMU ended, for error messages. */
+  describeExit(): string {
+    if (!this.exit) return 'QEMU is still running';
+    return this.exit.signal ? `QEMU was killed by ${this.exit.signal}` : `QEMU exited with code ${this.exit.exitCode}`;
+  }
+}

@@ -1,0 +1,320 @@
+import type { Socket } from 'node:net';
+import { ConnectionClosedError, InvalidArgumentError, ProtocolError, QtestError, TimeoutError } from '../errors.js';
+import { checkAddress, checkCount, checkInt32, checkUnsigned } from '../integers.js';
+import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
+import type { CloseInfo } from '../transport/close-info.js';
+import { connectSocket } from '../transport/connect.js';
+import { PendingRequests } from '../transport/pending.js';
+import { checkCommandLine, checkWord, LineReader, parseQtestLine, type IrqEvent, type QtestLine } from './qtest-protocol.js';
+
+export type { IrqEvent } from './qtest-protocol.js';
+export type { CloseInfo } from '../transport/close-info.js';
+
+export interface QtestClientOptions {
+  /** Time limit for connecting and for each command's reply (default 5000 ms). */
+  timeoutMs?: number;
+  /** Called with every line sent or received (without its newline), for verbose logging. Exceptions from it are ignored. */
+  trace?: (direction: 'send' | 'recv', text: string) => void;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+/** Bulk transfers are split so that no reply line (base64: 4/3 of the data) nears the line limit. */
+const BULK_CHUNK_BYTES = 256 * 1024;
+const MAX_LINE_BYTES = 1024 * 1024;
+const BUSY_HINT = '(QEMU serves one client per socket at a time: is another one connected?)';
+
+type Reply = { ok: true; text: string } | { ok: false; text: string };
+
+/**
+ * A client for QEMU's qtest channel (`-qtest unix:PATH,server=on,wait=off`): physical memory
+ * access through the system address space and GPIO/IRQ lines, as `tests/qtest/libqtest.c` uses it.
+ *
+ * QEMU answers commands strictly in order, so any number may be in flight; `IRQ` lines that
+ * arrive in between are events, not replies. Malformed commands make QEMU 7.2 abort on an
+ * assertion, so every argument is validated before sending.
+ *
+ * @example
+ * const qtest = await QtestClient.connect('/tmp/vm/qtest.sock');
+ * await qtest.writel(0x2000_0000, 0xdeadbeef);
+ * const data = await qtest.readBytes(0x2000_0000, 64);
+ */
+export class QtestClient {
+  /** Resolves (never rejects) once the connection has ended, saying why. */
+  readonly closed: Promise<CloseInfo>;
+
+  private readonly pending = new PendingRequests<number, Reply>();
+  private readonly reader = new LineReader(MAX_LINE_BYTES);
+  private readonly irqListeners = new Set<(event: IrqEvent) => void>();
+  private readonly timeoutMs: number;
+  private readonly traceFn: QtestClientOptions['trace'];
+  private closeInfo: CloseInfo | undefined;
+  private nextId = 0;
+  private targetEndianness: 'big' | 'little' = 'little';
+
+  private constructor(
+    private readonly socket: Socket,
+    /** Printable address, for messages. */
+    readonly address: string,
+    options: QtestClientOptions,
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.traceFn = options.trace;
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.shutdown({ by: 'peer', reason: `${this.address} closed the connection` });
+        resolve(this.closeInfo!);
+      });
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A reset is how a killed QEMU looks when it had unread input.
+      const byPeer = err.code === 'ECONNRESET' || err.code === 'EPIPE';
+      this.shutdown({ by: byPeer ? 'peer' : 'error', reason: `socket error: ${err.code ?? err.message}`, error: err });
+    });
+  }
+
+  /**
+   * Connects to a qtest socket and asks for the target's endianness, which also proves the peer speaks qtest.
+   * @param address a unix socket path or `host:port` (see {@link parseAddress}).
+   * @throws {ConnectionError} nothing listens there; {@link TimeoutError} no answer in time;
+   *   {@link ProtocolError} the peer does not speak qtest.
+   */
+  static async connect(address: string | SocketAddress, options: QtestClientOptions = {}): Promise<QtestClient> {
+    const socket = await connectSocket(address, { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    const client = new QtestClient(socket, formatAddress(parseAddress(address)), options);
+    try {
+      const reply = await client.command('endianness');
+      if (reply !== 'big' && reply !== 'little') throw new ProtocolError(`qtest 'endianness' answered '${reply}'`);
+      client.targetEndianness = reply;
+      return client;
+    } catch (err) {
+      client.shutdown({ by: 'error', reason: `handshake failed: ${(err as Error).message}`, error: err as Error });
+      throw err instanceof TimeoutError ? new TimeoutError(`qtest handshake with ${client.address}`, err.timeoutMs, BUSY_HINT) : err;
+    }
+  }
+
+  /** True once the connection has ended (or is ending). */
+  get isClosed(): boolean {
+    return this.closeInfo !== undefined;
+  }
+
+  /** The target's byte order, as QEMU reported it on connect. */
+  endianness(): 'big' | 'little' {
+    return this.targetEndianness;
+  }
+
+  /**
+   * Sends one raw command line and resolves with what follows `OK` (`''` for a bare `OK`).
+   * If a reply does not come in time the connection is closed: replies carry no id, so a late
+   * one would otherwise be taken for the next command's.
+   * @throws {InvalidArgumentError} the line is empty, has a line break or empty words (nothing sent);
+   *   {@link QtestError} QEMU answered `FAIL`/`ERR`; {@link TimeoutError}; {@link ConnectionClosedError}.
+   */
+  async command(line: string): Promise<string> {
+    checkCommandLine(line);
+    if (this.closeInfo) throw new ConnectionClosedError(`qtest command '${line}' not sent: ${this.closeInfo.reason}`);
+    const id = this.nextId++;
+    const reply = this.pending.add(id, `qtest command '${abbreviate(line)}'`, this.timeoutMs);
+    reply.catch((err: unknown) => {
+      if (err instanceof TimeoutError) {
+        this.shutdown({ by: 'error', reason: `${err.message}; closed because a late reply would be taken for the next command's`, error: err });
+      }
+    });
+    this.trace('send', line);
+    this.socket.write(`${line}\n`);
+    const result = await reply;
+    if (!result.ok) throw new QtestError(abbreviate(line), result.text);
+    return result.text;
+  }
+
+  /** Reads one byte of the system address space. */
+  async readb(address: bigint | number): Promise<number> {
+    return Number(await this.readValue('readb', address, 1));
+  }
+
+  /** Reads 2 bytes, in the target's byte order. */
+  async readw(address: bigint | number): Promise<number> {
+    return Number(await this.readValue('readw', address, 2));
+  }
+
+  /** Reads 4 bytes, in the target's byte order. */
+  async readl(address: bigint | number): Promise<number> {
+    return Number(await this.readValue('readl', address, 4));
+  }
+
+  /** Reads 8 bytes, in the target's byte order. */
+  async readq(address: bigint | number): Promise<bigint> {
+    return this.readValue('readq', address, 8);
+  }
+
+  /** Writes one byte. @throws {InvalidArgumentError} `value` is not 0..0xff. */
+  async writeb(address: bigint | number, value: number): Promise<void> {
+    await this.writeValue('writeb', address, value, 1);
+  }
+
+  /** Writes 2 bytes in the target's byte order. */
+  async writew(address: bigint | number, value: number): Promise<void> {
+    await this.writeValue('writew', address, value, 2);
+  }
+
+  /** Writes 4 bytes in the target's byte order. */
+  async writel(address: bigint | number, value: number): Promise<void> {
+    await this.writeValue('writel', address, value, 4);
+  }
+
+  /** Writes 8 bytes in the target's byte order. */
+  async writeq(address: bigint | number, value: bigint | number): Promise<void> {
+    await this.writeValue('writeq', address, value, 8);
+  }
+
+  /** Reads `length` bytes (base64 transfer, pipelined in chunks). */
+  async readBytes(address: bigint | number, length: number): Promise<Buffer> {
+    checkCount(length, 'length');
+    const start = checkAddress(address, length);
+    const chunks: Promise<Buffer>[] = [];
+    for (let off = 0; off < length; off += BULK_CHUNK_BYTES) {
+      const size = Math.min(BULK_CHUNK_BYTES, length - off);
+      chunks.push(this.b64read(start + BigInt(off), size));
+    }
+    return Buffer.concat(await Promise.all(chunks), length);
+  }
+
+  /** Writes `data` (base64 transfer, pipelined in chunks). */
+  async writeBytes(address: bigint | number, data: Uint8Array): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Buffer or Uint8Array');
+    const start = checkAddress(address, data.length);
+    const writes: Promise<string>[] = [];
+    for (let off = 0; off < data.length; off += BULK_CHUNK_BYTES) {
+      const piece = data.subarray(off, off + BULK_CHUNK_BYTES);
+      const b64 = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('base64');
+      writes.push(this.command(`b64write ${hex(start + BigInt(off))} ${piece.length} ${b64}`));
+    }
+    await Promise.all(writes);
+  }
+
+  /**
+   * Drives GPIO input `name[num]` of the device at QOM `path` (`undefined` name: its unnamed inputs).
+   * Beware: QEMU 7.2 aborts if the device has no such input; check with QMP `qom-list` first.
+   */
+  async setIrqIn(path: string, name: string | undefined, num: number, level: number): Promise<void> {
+    checkWord(path, 'QOM path');
+    if (name !== undefined) checkWord(name, 'GPIO name');
+    checkInt32(num, 'GPIO number');
+    if (num < 0) throw new InvalidArgumentError(`GPIO number must not be negative, got ${num}`);
+    checkInt32(level, 'GPIO level');
+    await this.command(`set_irq_in ${path} ${name ?? 'unnamed-gpio-in'} ${num} ${level}`);
+  }
+
+  /**
+   * Routes the unnamed GPIO inputs of the device at `path` to {@link onIrq} instead of the device.
+   * QEMU allows one intercepted device per run.
+   */
+  async irqInterceptIn(path: string): Promise<void> {
+    checkWord(path, 'QOM path');
+    await this.command(`irq_intercept_in ${path}`);
+  }
+
+  /** Routes the unnamed GPIO outputs of the device at `path` to {@link onIrq}. QEMU allows one intercepted device per run. */
+  async irqInterceptOut(path: string): Promise<void> {
+    checkWord(path, 'QOM path');
+    await this.command(`irq_intercept_out ${path}`);
+  }
+
+  /** Calls `listener` for every IRQ level change of the intercepted device. Returns a function that unsubscribes. */
+  onIrq(listener: (event: IrqEvent) => void): () => void {
+    this.irqListeners.add(listener);
+    return () => void this.irqListeners.delete(listener);
+  }
+
+  /** Closes the connection; commands still waiting reject with {@link ConnectionClosedError}. */
+  async close(): Promise<void> {
+    this.shutdown({ by: 'local', reason: 'the client closed the connection' });
+    await this.closed;
+  }
+
+  private async readValue(command: string, address: bigint | number, size: number): Promise<bigint> {
+    const text = await this.command(`${command} ${hex(checkAddress(address, size))}`);
+    if (!/^0x[0-9a-fA-F]{1,16}$/.test(text)) throw new ProtocolError(`qtest '${command}' answered '${text}', not a hex number`);
+    return BigInt(text);
+  }
+
+  private async writeValue(command: string, address: bigint | number, value: unknown, size: number): Promise<void> {
+    const v = checkUnsigned(value, size * 8);
+    await this.command(`${command} ${hex(checkAddress(address, size))} ${hex(v)}`);
+  }
+
+  private async b64read(address: bigint, size: number): Promise<Buffer> {
+    const text = await this.command(`b64read ${hex(address)} ${size}`);
+    const data = Buffer.from(text, 'base64');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || data.length !== size) {
+      throw new ProtocolError(`qtest 'b64read' of ${size} bytes answered ${text.length} characters that are not ${size} bytes of base64`);
+    }
+    return data;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closeInfo) return;
+    let lines: string[];
+    try {
+      lines = this.reader.push(chunk);
+    } catch (err) {
+      this.shutdown({ by: 'error', reason: (err as Error).message, error: err as Error });
+      return;
+    }
+    for (const line of lines) {
+      if (this.closeInfo) return;
+      this.trace('recv', line);
+      this.onLine(line);
+    }
+  }
+
+  private onLine(line: string): void {
+    let parsed: QtestLine;
+    try {
+      parsed = parseQtestLine(line);
+    } catch (err) {
+      this.shutdown({ by: 'error', reason: (err as Error).message, error: err as Error });
+      return;
+    }
+    if (parsed.kind === 'irq') {
+      for (const listener of [...this.irqListeners]) {
+        try {
+          listener(parsed.event);
+        } catch (err) {
+          this.trace('recv', `(IRQ listener threw: ${String(err)})`);
+        }
+      }
+      return;
+    }
+    const id = this.pending.oldest();
+    if (id === undefined) {
+      this.shutdown({ by: 'error', reason: `qtest sent a reply nobody asked for: '${abbreviate(line)}'`, error: new ProtocolError(`unsolicited qtest reply '${abbreviate(line)}'`) });
+      return;
+    }
+    this.pending.resolve(id, { ok: parsed.kind === 'ok', text: parsed.text });
+  }
+
+  private shutdown(info: CloseInfo): void {
+    if (this.closeInfo) return;
+    this.closeInfo = info;
+    this.pending.rejectAll((_, operation) => new ConnectionClosedError(`${operation} not answered: ${info.reason}`, { cause: info.error }));
+    this.socket.destroy();
+  }
+
+  private trace(direction: 'send' | 'recv', text: string): void {
+    try {
+      this.traceFn?.(direction, text);
+    } catch {
+      // Tracing must never break the protocol.
+    }
+  }
+}
+
+function hex(value: bigint): string {
+  return `0x${value.toString(16)}`;
+}
+
+/** Keeps error messages readable when a command carries kilobytes of base64. */
+function abbreviate(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine for qemu-fault, then runs the example fault tests.
+# Idempotent: installs only what is missing and rebuilds only what changed.
+#   ./setup.sh            set up, build, run the examples
+#   ./setup.sh --no-run   set up and build only
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PNPM_VERSION=12.4.2
+DEBIAN_PACKAGES=(qemu-system-arm qemu-utils gcc-arm-none-eabi libnewlib-arm-none-eabi make gcc libc6-dev util-linux)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  say "Installing pnpm $PNPM_VERSION"
+  as_root npm install -g --silent "pnpm@$PNPM_VERSION"
+fi
+
+say "Installing node modules"
+pnpm install --frozen-lockfile --reporter=silent
+
+say "Building the packages, the TCG plugin and the example firmware"
+pnpm run -s build
+pnpm run -s firmware
+
+if [ "${1:-}" != "--no-run" ]; then
+  say "Running the example fault tests"
+  pnpm run -s examples
+fi

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectionClosedError, SerialCapture, TimeoutError } from '@qemu-fault/core';
+
+describe('SerialCapture', () => {
+  it('resolves waitFor when the pattern arrives in pieces', async () => {
+    const serial = new SerialCapture();
+    const waiting = serial.waitFor(/result: (0x[0-9a-f]+)/, { timeoutMs: 1000 });
+    serial.push('boot\nresu');
+    serial.push('lt: 0x2a\n');
+    const match = await waiting;
+    expect(match[1]).toBe('0x2a');
+    expect(serial.text).toBe('boot\nresult: 0x2a\n');
+  });
+
+  it('matches strings literally', async () => {
+    const serial = new SerialCapture();
+    serial.push('a.b (c)');
+    await expect(serial.waitFor('a.b (c)', { timeoutMs: 100 })).resolves.toBeTruthy();
+    await expect(serial.waitFor('axb', { timeoutMs: 20 })).rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it('fresh waits ignore earlier output', async () => {
+    const serial = new SerialCapture();
+    serial.push('tick\n');
+    const waiting = serial.waitFor('tick', { timeoutMs: 1000, fresh: true });
+    let settled = false;
+    void waiting.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false);
+    serial.push('tick\n');
+    await waiting;
+  });
+
+  it('times out with the output tail in the message', async () => {
+    const serial = new SerialCapture();
+    serial.push('boot: mps2\n');
+    const err = await serial.waitFor('never', { timeoutMs: 20 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as Error).message).toContain('boot: mps2');
+  });
+
+  it('fails waiters when the port closes', async () => {
+    const serial = new SerialCapture();
+    const waiting = serial.waitFor('done', { timeoutMs: 1000 });
+    serial.end(new ConnectionClosedError('QEMU exited with code 1'));
+    await expect(waiting).rejects.toThrow(/QEMU exited with code 1 before done appeared/);
+  });
+
+  it('keeps memory bounded under a flood', () => {
+    const serial = new SerialCapture(1000);
+    for (let i = 0; i < 100; i++) serial.push('x'.repeat(100));
+    expect(serial.text.length).toBe(1000);
+    expect(serial.totalChars).toBe(10_000);
+    expect(serial.droppedChars).toBe(9000);
+  });
+});
