@@ -31,10 +31,10 @@ say "Installing node modules"
 pnpm install --frozen-lockfile --reporter=silent
 
 say "Building the packages, the TCG plugin and the example firmware"
-pnpm run -s build
-pnpm run -s firmware
+pnpm run build
+pnpm run firmware
 
 if [ "${1:-}" != "--no-run" ]; then
   say "Running the example fault tests"
-  pnpm run -s examples
+  pnpm run examples
 fi

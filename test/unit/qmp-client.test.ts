@@ -55,7 +55,7 @@ describe('QmpClient handshake', () => {
     expect(peer.received).toHaveLength(1);
     expect(peer.received[0]!.execute).toBe('qmp_capabilities');
     expect(peer.received[0]!.arguments).toBeUndefined();
-    expect(typeof peer.received[0]!.id).toBe('string');
+    expect(peer.received[0]!.id).toBe(0); // ids are small integers, reused once answered
     expect(traces[0]![0]).toBe('recv');
     expect(JSON.parse(traces[0]![1])).toHaveProperty('QMP');
     expect(traces[1]).toEqual(['send', peer.received[0]!.raw]);
@@ -206,6 +206,19 @@ describe('QmpClient commands', () => {
     await expect(next).resolves.toEqual({ name: 'vm' });
     expect(traces.some(([, t]) => t.includes('ignored') && t.includes(String(cmd.id)))).toBe(true);
     expect(client.isClosed).toBe(false);
+  });
+
+  it('does not reuse a timed-out id until its late reply has come', async () => {
+    const { client, peer } = await setup();
+    const slow = settle(client.execute('query-status', undefined, { timeoutMs: 20 }));
+    const first = await peer.nextCommand('query-status');
+    await slow;
+    const next = client.execute('query-name');
+    const second = await peer.nextCommand('query-name');
+    expect(second.id).not.toBe(first.id);
+    await peer.reply(first, 'late');
+    await peer.reply(second, { name: 'vm' });
+    await expect(next).resolves.toEqual({ name: 'vm' });
   });
 
   it('applies commandTimeoutMs as the default time limit', async () => {

@@ -17,7 +17,8 @@ export type QemuFaultErrorCode =
   | 'QEMU_EXITED'
   | 'CHANNEL_UNAVAILABLE'
   | 'UNKNOWN_SYMBOL'
-  | 'ELF_FORMAT';
+  | 'ELF_FORMAT'
+  | 'TRIGGER_FAILED';
 
 /** Base class of every error thrown by `@qemu-fault/core`. */
 export class QemuFaultError extends Error {

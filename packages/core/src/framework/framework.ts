@@ -12,6 +12,12 @@ import { checkGpioInput, UNNAMED_GPIO_IN } from './gpio.js';
 import { formatHelp } from './help.js';
 import { InjectionTrace, type LogSink, type VerboseLevel } from './injection-trace.js';
 import { MemoryAccess } from './memory-access.js';
+import { runGuest, type RunOptions, type RunResult } from './run-guest.js';
+import type { ExitInfo } from '../launch/qemu-process.js';
+import type { PluginChannel } from '../plugin/plugin-channel.js';
+import type { Registers } from '../triggers/registers.js';
+import { TriggerEngine } from '../triggers/trigger-engine.js';
+import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
 import { checkAddress, checkCount } from '../integers.js';
 import {
   checkSize,
@@ -29,6 +35,10 @@ import {
 /** The connections a framework instance drives. Only QMP is required. */
 export interface FrameworkChannels {
   qmp: QmpClient;
+  /** Our TCG plugin: guest time, time/PC/data triggers, registers at freezes. */
+  plugin?: PluginChannel | undefined;
+  /** Settles when a QEMU we started exits, with its exit code. */
+  exited?: Promise<ExitInfo> | undefined;
   qtest?: QtestClient | undefined;
   gdb?: GdbClient | undefined;
   serial?: SerialCapture | undefined;
@@ -42,6 +52,8 @@ export interface FrameworkOptions {
   verbose?: VerboseLevel;
   /** Where verbose lines go (default: `console.log`). */
   log?: LogSink;
+  /** Bound on one trigger callback (default 30 000 ms): one that never settles fails the run. */
+  callbackTimeoutMs?: number;
 }
 
 /** Options for attaching to a QEMU started by hand. */
@@ -84,25 +96,35 @@ export class FaultInjectionFramework {
   private readonly cpus: Cpus;
   private readonly endianness: Endianness;
   private running = false;
+  private readonly engine: TriggerEngine | undefined;
   private closing: Promise<void> | undefined;
   private readonly cleanups: Array<() => Promise<void> | void> = [];
 
   protected constructor(
     private readonly channels: FrameworkChannels,
     trace: InjectionTrace,
-    state: { patched: boolean; running: boolean },
+    running: boolean,
+    options: FrameworkOptions,
   ) {
     this.trace = trace;
-    trace.clock = () => this.now();
-    this.running = state.running;
+    this.running = running;
+    if (channels.plugin) {
+      const plugin = channels.plugin;
+      this.engine = new TriggerEngine(plugin, {
+        callbackTimeoutMs: options.callbackTimeoutMs,
+        record: (kind, text, timeNs) => trace.record(kind, text, timeNs),
+      });
+      trace.clock = () => this.engine?.knownTimeNs();
+    }
     this.endianness = channels.elf?.endianness ?? 'little';
     this.cpus = new Cpus(channels.qmp);
     this.memory = new MemoryAccess({
       qmp: channels.qmp,
       qtest: channels.qtest,
       gdb: channels.gdb,
-      gdbUsable: () => !this.running,
-      patched: state.patched,
+      // A gdbstub byte would stop the VM, which waits for a vCPU the plugin holds frozen: never then.
+      gdbUsable: () => !this.running && !this.engine?.frozen,
+      patched: () => channels.qmp.hasCommand('memread'),
     });
     this.cleanups.push(
       channels.qmp.events.on('STOP', () => void (this.running = false)),
@@ -111,15 +133,15 @@ export class FaultInjectionFramework {
   }
 
   /**
-   * Builds a framework over already-connected channels: learns the run state and which
-   * patched commands exist. Used by `launch()` and {@link connect}.
+   * Builds a framework over already-connected channels, asking QEMU for its run state unless
+   * `running` is given. Used by `launch()` and {@link connect}.
    */
-  static async create(channels: FrameworkChannels, trace = new InjectionTrace()): Promise<FaultInjectionFramework> {
-    const [status, patched] = await Promise.all([
-      channels.qmp.execute<{ running: boolean }>('query-status'),
-      channels.qmp.hasCommand('memread'),
-    ]);
-    return new FaultInjectionFramework(channels, trace, { patched, running: status.running });
+  static async create(
+    channels: FrameworkChannels,
+    options: FrameworkOptions & { trace?: InjectionTrace; running?: boolean } = {},
+  ): Promise<FaultInjectionFramework> {
+    const running = options.running ?? (await channels.qmp.execute<{ running: boolean }>('query-status')).running;
+    return new FaultInjectionFramework(channels, options.trace ?? new InjectionTrace(options.verbose, options.log), running, options);
   }
 
   /**
@@ -143,7 +165,7 @@ export class FaultInjectionFramework {
         serial = new SerialCapture();
         serial.attach(serialSocket);
       }
-      const framework = await FaultInjectionFramework.create({ qmp, qtest, gdb, serial, elf }, trace);
+      const framework = await FaultInjectionFramework.create({ qmp, qtest, gdb, serial, elf }, { ...options, trace });
       framework.onClose(async () => {
         serialSocket?.destroy();
         await Promise.all([qtest?.close(), gdb?.close(), qmp.close()]);
@@ -189,9 +211,77 @@ export class FaultInjectionFramework {
     return this.channels.elf;
   }
 
-  /** The guest time in nanoseconds, when a time source is available (see `notify`). */
-  now(): number | undefined {
-    return undefined;
+  /**
+   * The guest time in nanoseconds: QEMU's virtual clock, which under `-icount` advances with
+   * executed instructions and jumps over idle (WFI) periods as the guest's own timers see it.
+   * Exact while the guest is paused or frozen in a callback.
+   */
+  async now(): Promise<number> {
+    return this.triggers('now()').now();
+  }
+
+  /** Instructions started since QEMU started (exact while paused or frozen). */
+  async instructions(): Promise<bigint> {
+    return this.triggers('instructions()').instructions();
+  }
+
+  /**
+   * Runs `callback` with the guest frozen at guest time `timeNs` (absolute, or from now with
+   * `relative`). The guest resumes when the callback settles; a callback that throws fails the run.
+   */
+  async notify(timeNs: number, callback: TriggerCallback, options: { relative?: boolean } = {}): Promise<TriggerHandle> {
+    if (typeof timeNs !== 'number' || !Number.isSafeInteger(timeNs) || timeNs < 0) {
+      throw new InvalidArgumentError(`time must be a non-negative integer number of nanoseconds, got ${String(timeNs)}`);
+    }
+    checkCallback(callback);
+    const engine = this.triggers('notify()');
+    return engine.notify(options.relative ? (await engine.now()) + timeNs : timeNs, callback);
+  }
+
+  /**
+   * Runs `callback` with the guest frozen just before the instruction at `where` (a symbol or an
+   * address) executes for the `hit`-th time (default 1).
+   */
+  async at(where: string | number, callback: TriggerCallback, options: { hit?: number } = {}): Promise<TriggerHandle> {
+    const pc = typeof where === 'string' ? this.symbol(where) : Number(checkAddress(where));
+    const hit = options.hit ?? 1;
+    if (!Number.isSafeInteger(hit) || hit < 1) throw new InvalidArgumentError(`hit must be a positive integer, got ${hit}`);
+    checkCallback(callback);
+    return this.triggers('at()').atPc(pc, hit, callback);
+  }
+
+  /**
+   * The CPU's registers (r0–r15, sp, lr, pc, xpsr): inside a trigger callback, or while the guest
+   * is paused.
+   */
+  get registers(): Registers {
+    return this.triggers('registers').registers(() => !this.running);
+  }
+
+  /**
+   * Starts or resumes the guest and serves triggers until it exits or shuts down, or until an
+   * option says stop (`forNs`, `until`, `timeoutMs`). Resolves with why it stopped and when.
+   */
+  run(options: RunOptions = {}): Promise<RunResult> {
+    return runGuest(
+      {
+        qmp: this.channels.qmp,
+        engine: this.engine,
+        serial: this.channels.serial,
+        exited: this.channels.exited,
+        resume: () => this.cont(),
+        pause: () => this.stop(),
+        now: () => (this.engine ? this.engine.now().catch(() => undefined) : Promise.resolve(undefined)),
+      },
+      options,
+    );
+  }
+
+  private triggers(feature: string): TriggerEngine {
+    if (!this.engine) {
+      throw new ChannelUnavailableError('qemu-fault plugin', feature, 'Use launch() (it loads the plugin and runs QEMU under -icount).');
+    }
+    return this.engine;
   }
 
   /** The address of `name` in the kernel ELF (Thumb bit cleared for functions). */
@@ -291,20 +381,23 @@ export class FaultInjectionFramework {
     this.trace.record('gpio', `gpio ${path} ${gpio ?? UNNAMED_GPIO_IN}[${num}] = ${level ? 1 : 0}`);
   }
 
-  /** Resumes the guest (QMP `cont`). */
+  /** Resumes the guest: lets a frozen guest go on, or QMP `cont`. Triggers keep being served. */
   async cont(): Promise<void> {
+    if (this.engine?.frozen) return this.engine.release();
     await this.channels.qmp.execute('cont');
     this.running = true;
   }
 
-  /** Pauses the guest (QMP `stop`). */
+  /** Pauses the guest (QMP `stop`); a guest frozen in a trigger is already paused. */
   async stop(): Promise<void> {
+    if (this.engine?.frozen) return;
     await this.channels.qmp.execute('stop');
     this.running = false;
   }
 
-  /** QEMU's run state (`query-status`). */
+  /** The run state: QEMU's (`query-status`), or `frozen` while a trigger holds the guest. */
   async status(): Promise<RunStatus> {
+    if (this.engine?.frozen) return { running: false, status: 'frozen' };
     const s = await this.channels.qmp.execute<RunStatus>('query-status');
     this.running = s.running;
     return { running: s.running, status: s.status };
@@ -347,4 +440,8 @@ export class FaultInjectionFramework {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function checkCallback(callback: unknown): asserts callback is TriggerCallback {
+  if (typeof callback !== 'function') throw new InvalidArgumentError('the callback must be a function');
 }

@@ -37,8 +37,8 @@ export class InjectionTrace {
   }
 
   /** Records an action; printed at verbose ≥ 1. */
-  record(kind: TraceEntry['kind'], text: string): TraceEntry {
-    const entry: TraceEntry = { timeNs: this.clock(), kind, text };
+  record(kind: TraceEntry['kind'], text: string, timeNs = this.clock()): TraceEntry {
+    const entry: TraceEntry = { timeNs, kind, text };
     this.list.push(entry);
     if (this.list.length > MAX_ENTRIES) {
       this.list.shift();

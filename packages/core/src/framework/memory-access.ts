@@ -10,8 +10,8 @@ export interface MemoryChannels {
   gdb: GdbClient | undefined;
   /** The gdbstub may only be spoken to while the VM is stopped: a byte sent to a running VM stops it. */
   gdbUsable(): boolean;
-  /** Whether this QEMU has the patched `memread`/`memwrite`/`pmemread`/`pmemwrite` commands. */
-  patched: boolean;
+  /** Whether this QEMU has the patched `memread`/`memwrite`/`pmemread`/`pmemwrite` commands (asked on first use). */
+  patched(): Promise<boolean>;
 }
 
 // The patched commands move at most 8 bytes per call.
@@ -29,7 +29,7 @@ export class MemoryAccess {
 
   /** Reads through CPU `cpuIndex`'s view (its MMU, its private regions such as the SCS on Cortex-M). */
   async readVirtual(address: bigint, length: number, cpuIndex: number): Promise<Buffer> {
-    if (this.ch.patched) return this.patchedRead('memread', address, length, { 'cpu-index': cpuIndex });
+    if (await this.ch.patched()) return this.patchedRead('memread', address, length, { 'cpu-index': cpuIndex });
     if (this.ch.gdb && this.ch.gdbUsable()) return this.ch.gdb.readMemory(address, length, cpuIndex);
     return this.hmpRead('x', address, length, cpuIndex);
   }
@@ -40,7 +40,7 @@ export class MemoryAccess {
    * the same on MMU-less cores except for CPU-private regions.
    */
   async writeVirtual(address: bigint, data: Buffer, cpuIndex: number): Promise<void> {
-    if (this.ch.patched) return this.patchedWrite('memwrite', address, data, { 'cpu-index': cpuIndex });
+    if (await this.ch.patched()) return this.patchedWrite('memwrite', address, data, { 'cpu-index': cpuIndex });
     if (this.ch.gdb && this.ch.gdbUsable()) return this.ch.gdb.writeMemory(address, data, cpuIndex);
     if (this.ch.qtest) return this.ch.qtest.writeBytes(address, data);
     throw new ChannelUnavailableError('gdbstub or qtest', 'write()', 'Start QEMU with -gdb or -qtest, or launch it with launch().');
@@ -48,14 +48,14 @@ export class MemoryAccess {
 
   /** Reads the system address space (RAM and MMIO, no MMU). */
   async readPhysical(address: bigint, length: number): Promise<Buffer> {
-    if (this.ch.patched) return this.patchedRead('pmemread', address, length, {});
+    if (await this.ch.patched()) return this.patchedRead('pmemread', address, length, {});
     if (this.ch.qtest) return this.ch.qtest.readBytes(address, length);
     return this.hmpRead('xp', address, length, 0);
   }
 
   /** Writes the system address space (RAM and MMIO, no MMU). */
   async writePhysical(address: bigint, data: Buffer): Promise<void> {
-    if (this.ch.patched) return this.patchedWrite('pmemwrite', address, data, {});
+    if (await this.ch.patched()) return this.patchedWrite('pmemwrite', address, data, {});
     if (this.ch.qtest) return this.ch.qtest.writeBytes(address, data);
     throw new ChannelUnavailableError('qtest', 'writePhysical()', 'Start QEMU with -accel tcg -qtest unix:PATH,server=on,wait=off -qtest-log /dev/null, or launch it with launch().');
   }

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dir as tempDir, setGracefulCleanup } from 'tmp-promise';
@@ -10,11 +10,13 @@ import { GdbClient } from '../gdb/gdb-client.js';
 import { QmpClient } from '../qmp/qmp-client.js';
 import { QtestClient } from '../qtest/qtest-client.js';
 import { SerialCapture } from '../serial/serial-capture.js';
-import type { SocketAddress } from '../transport/address.js';
+import { formatAddress, type SocketAddress } from '../transport/address.js';
 import { connectSocket } from '../transport/connect.js';
 import { buildQemuArgs, type ChannelAddresses } from './qemu-args.js';
 import { defaultQemuBinary } from './qemu-binary.js';
-import { QemuProcess } from './qemu-process.js';
+import { QemuProcess, requireQemuBinary } from './qemu-process.js';
+import { buildPlugin, type BuiltPlugin } from '../plugin/build-plugin.js';
+import { PluginListener, type PluginChannel } from '../plugin/plugin-channel.js';
 
 // Temp dirs of a process that exits normally or by a signal Node handles are removed on the way out.
 setGracefulCleanup();
@@ -45,6 +47,12 @@ export interface LaunchOptions extends FrameworkOptions {
   readyTimeoutMs?: number;
   /** How long `close()` waits for QEMU to quit before killing it (default 2000 ms). */
   closeGraceMs?: number;
+  /**
+   * Deterministic guest time: run under `-icount shift=N,sleep=off` (one instruction = 2^N ns)
+   * with our TCG plugin, which serves `now()`, `notify()`, `at()`, data triggers and registers.
+   * `false` runs plain TCG without them. Default `{ shift: 0 }`.
+   */
+  time?: { shift?: number } | false;
 }
 
 /** Where a launched QEMU's channels listen, for attaching other tools. */
@@ -72,12 +80,28 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
   if (!options || typeof options.machine !== 'string' || !options.machine) {
     throw new InvalidArgumentError('launch() needs a `machine`, e.g. { machine: "mps2-an385", kernel: "firmware.elf" }');
   }
-  const elf = options.kernel ? await readElf(options.kernel) : undefined;
-  const want = { qtest: true, gdb: true, serial: true, ...options.channels };
-  const tmp = await tempDir({ prefix: 'qemu-fault-', mode: 0o700, unsafeCleanup: true });
+  const shift = options.time === false ? undefined : (options.time?.shift ?? 0);
+  if (shift !== undefined && !(Number.isInteger(shift) && shift >= 0 && shift <= 10)) {
+    throw new InvalidArgumentError(`time.shift must be an integer from 0 to 10, got ${String(shift)}`);
+  }
+  const [elf, tmp] = await Promise.all([
+    options.kernel ? readElf(options.kernel) : undefined,
+    tempDir({ prefix: 'qemu-fault-', mode: 0o700, unsafeCleanup: true }),
+  ]);
   let qemu: QemuProcess | undefined;
+  let listener: PluginListener | undefined;
   try {
-    const addresses = await channelAddresses(tmp.path, want, options.tcp ?? false);
+    const binary = requireQemuBinary(options.qemu ?? defaultQemuBinary(elf));
+    const [addresses, plugin] = await Promise.all([
+      channelAddresses(tmp.path, { qtest: true, gdb: true, serial: true, ...options.channels }, options.tcp ?? false),
+      shift === undefined ? undefined : pluginFor(binary),
+    ]);
+    const extraArgs: string[] = [];
+    if (plugin) {
+      listener = await PluginListener.create(join(tmp.path, 'plugin.sock'));
+      // on-disconnect=exit: if this process dies, even by SIGKILL, its socket closes and QEMU exits.
+      extraArgs.push('-icount', `shift=${shift},sleep=off`, '-plugin', listener.qemuArg(plugin.path, { 'on-disconnect': 'exit' }));
+    }
     const commandLine = buildQemuArgs(
       {
         machine: options.machine,
@@ -86,71 +110,116 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
         memory: options.memory,
         semihosting: options.semihosting ?? true,
         onReset: options.onReset ?? 'reboot',
-        args: options.args ?? [],
+        args: [...extraArgs, ...(options.args ?? [])],
       },
       addresses,
     );
-    qemu = QemuProcess.start(options.qemu ?? defaultQemuBinary(elf), commandLine);
-    const framework = await connectAll(qemu, addresses, elf, options);
+    qemu = QemuProcess.start(binary, commandLine);
+    const framework = await connectAll(qemu, addresses, elf, listener, options);
+    framework.onClose(() => tmp.cleanup());
     return Object.assign(framework, { process: qemu, addresses: { ...addresses, dir: tmp.path }, commandLine }) as LaunchedQemu;
   } catch (err) {
     await qemu?.kill();
+    await listener?.close();
     await tmp.cleanup();
     throw err;
   }
-
-  async function connectAll(
-    process: QemuProcess,
-    addresses: ChannelAddresses,
-    image: ElfImage | undefined,
-    opts: LaunchOptions,
-  ): Promise<FaultInjectionFramework> {
-    const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
-    const deadline = Date.now() + readyTimeoutMs;
-    const trace = new InjectionTrace(opts.verbose, opts.log);
-    const died = process.exited.then(() => {
-      throw new LaunchError(`QEMU exited before it was ready (${process.describeExit()})`, process.stderr.text(), process.exitInfo?.exitCode);
-    });
-    died.catch(() => undefined);
-
-    const qmp = await Promise.race([waitForQmp(addresses.qmp, deadline, trace), died]);
-    // The side channels' sockets exist once QMP answers; their clients keep their own default timeouts.
-    const [qtest, gdb, serialSocket] = await Promise.race([
-      Promise.all([
-        addresses.qtest && QtestClient.connect(addresses.qtest, { trace: trace.channel('qtest') }),
-        addresses.gdb && GdbClient.connect(addresses.gdb, { trace: trace.channel('gdb') }),
-        addresses.serial && connectSocket(addresses.serial),
-      ]),
-      died,
-    ]);
-    let serial: SerialCapture | undefined;
-    if (serialSocket) {
-      serial = new SerialCapture();
-      serial.attach(serialSocket, () => `QEMU's serial port closed (${process.describeExit()})`);
-    }
-    const framework = await FaultInjectionFramework.create({ qmp, qtest: qtest || undefined, gdb: gdb || undefined, serial, elf: image }, trace);
-    const graceMs = opts.closeGraceMs ?? 2000;
-    framework.onClose(() => tmp.cleanup());
-    framework.onClose(async () => {
-      // Ask QEMU to quit; if it is already gone or does not answer, the grace period and SIGKILL take over.
-      if (!process.exitInfo) await qmp.execute('quit', undefined, { timeoutMs: graceMs }).catch(() => undefined);
-      await process.terminate(graceMs);
-      serialSocket?.destroy();
-      await Promise.all([qtest?.close(), gdb?.close(), qmp.close()]);
-    });
-    return framework;
-  }
 }
 
-/** Polls for QMP's socket until QEMU has created it and sent its greeting, or the deadline passes. */
-async function waitForQmp(address: SocketAddress, deadline: number, trace: InjectionTrace): Promise<QmpClient> {
+const builtPlugins = new Map<string, Promise<BuiltPlugin>>();
+
+/** Our plugin built for `binary`'s plugin API, once per process (and cached on disk across runs). */
+function pluginFor(binary: string): Promise<BuiltPlugin> {
+  let built = builtPlugins.get(binary);
+  if (!built) {
+    built = buildPlugin({ qemuBinary: binary });
+    builtPlugins.set(binary, built);
+    built.catch(() => builtPlugins.delete(binary));
+  }
+  return built;
+}
+
+/** Connects every channel at once (each retrying until QEMU listens) and builds the framework over them. */
+async function connectAll(
+  qemu: QemuProcess,
+  addresses: ChannelAddresses,
+  elf: ElfImage | undefined,
+  listener: PluginListener | undefined,
+  options: LaunchOptions,
+): Promise<FaultInjectionFramework> {
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
+  const trace = new InjectionTrace(options.verbose, options.log);
+  const died = qemu.exited.then(() => {
+    throw new LaunchError(`QEMU exited before it was ready (${qemu.describeExit()})`, qemu.stderr.text(), qemu.exitInfo?.exitCode);
+  });
+  died.catch(() => undefined);
+
+  // Retry connecting until QEMU listens, but not past the deadline or QEMU's exit.
+  const until = { deadline, gaveUp: () => qemu.exitInfo !== undefined };
+  // qtest and gdb keep their clients' default per-command timeouts; only QMP's handshake is bounded by the deadline.
+  const connecting = [
+    untilListening(addresses.qmp, until, (timeoutMs) => QmpClient.connect(addresses.qmp, { timeoutMs, trace: trace.channel('qmp') })),
+    addresses.qtest && untilListening(addresses.qtest, until, () => QtestClient.connect(addresses.qtest!, { trace: trace.channel('qtest') })),
+    addresses.gdb && untilListening(addresses.gdb, until, () => GdbClient.connect(addresses.gdb!, { trace: trace.channel('gdb') })),
+    addresses.serial && untilListening(addresses.serial, until, (timeoutMs) => connectSocket(addresses.serial!, { timeoutMs })),
+    listener?.accept({ timeoutMs: Math.max(1, deadline - Date.now()), abort: qemu.exited }),
+  ] as const;
+  let qmp: QmpClient, qtest: QtestClient | undefined, gdb: GdbClient | undefined, serialSocket: Socket | undefined;
+  let plugin: PluginChannel | undefined;
+  try {
+    [qmp, qtest, gdb, serialSocket, plugin] = await Promise.race([Promise.all(connecting), died]);
+  } catch (err) {
+    // Close whatever did connect before the failure.
+    for (const settled of await Promise.allSettled(connecting)) {
+      if (settled.status === 'fulfilled' && settled.value) void closeChannel(settled.value);
+    }
+    throw err;
+  }
+
+  let serial: SerialCapture | undefined;
+  if (serialSocket) {
+    serial = new SerialCapture();
+    serial.attach(serialSocket, () => `QEMU's serial port closed (${qemu.describeExit()})`);
+  }
+  // Started with -S: paused until someone continues it.
+  const framework = await FaultInjectionFramework.create(
+    { qmp, qtest, gdb, serial, elf, plugin, exited: qemu.exited },
+    { ...options, trace, running: false },
+  );
+  const graceMs = options.closeGraceMs ?? 2000;
+  framework.onClose(async () => {
+    // Ask QEMU to quit; if it is already gone or does not answer, the grace period and SIGKILL take over.
+    // A guest frozen by the plugin blocks QEMU's shutdown; closing the plugin's socket ends QEMU at once.
+    if (!qemu.exitInfo) await qmp.execute('quit', undefined, { timeoutMs: plugin ? 200 : graceMs }).catch(() => plugin?.close());
+    await qemu.terminate(graceMs);
+    plugin?.close();
+    await listener?.close();
+    await Promise.all([serialSocket, qtest, gdb, qmp].map((channel) => channel && closeChannel(channel)));
+  });
+  return framework;
+}
+
+function closeChannel(channel: { close(): Promise<void> | void } | Socket): Promise<void> | void {
+  return 'destroy' in channel ? void channel.destroy() : channel.close();
+}
+
+/**
+ * Retries `connect` while nothing listens at `address` yet (QEMU creates its sockets while it
+ * starts), until the deadline or until QEMU is gone. Other errors are final.
+ */
+async function untilListening<T>(
+  address: SocketAddress,
+  limits: { deadline: number; gaveUp(): boolean },
+  connect: (timeoutMs: number) => Promise<T>,
+): Promise<T> {
   for (;;) {
     try {
-      return await QmpClient.connect(address, { timeoutMs: Math.max(1, deadline - Date.now()), trace: trace.channel('qmp') });
+      return await connect(Math.max(1, limits.deadline - Date.now()));
     } catch (err) {
-      const retriable = err instanceof QemuFaultError && err.code === 'CONNECTION_FAILED';
-      if (!retriable || Date.now() >= deadline) {
-        throw retriable ? new LaunchError(`QEMU's QMP socket did not answer in time: ${(err as Error).message}`, '') : err;
+      const notYet = err instanceof QemuFaultError && err.code === 'CONNECTION_FAILED';
+      if (!notYet || limits.gaveUp()) throw err;
+      if (Date.now() >= limits.deadline) {
+        throw new LaunchError(`QEMU did not listen on ${formatAddress(address)} in time: ${(err as Error).message}`, '');
       }
       await sleep(1);
     }

@@ -13,6 +13,13 @@ export interface ExitInfo {
 // even by SIGKILL, where no exit handler of ours can run.
 const SETPRIV = findExecutable('setpriv');
 
+/** Resolves a QEMU binary through PATH, or throws a {@link LaunchError} naming it. */
+export function requireQemuBinary(binary: string): string {
+  const resolved = findExecutable(binary);
+  if (!resolved) throw new LaunchError(`QEMU binary '${binary}' was not found or is not executable (PATH=${process.env.PATH ?? ''})`, '');
+  return resolved;
+}
+
 /** A running QEMU: its pid, the tail of its stderr, and how to end it. */
 export class QemuProcess {
   readonly stderr = new OutputTail();
@@ -33,10 +40,7 @@ export class QemuProcess {
 
   /** Starts `binary` with `args` (never through a shell). Throws a {@link LaunchError} if it can't be run. */
   static start(binary: string, args: readonly string[]): QemuProcess {
-    const resolved = findExecutable(binary);
-    if (!resolved) {
-      throw new LaunchError(`QEMU binary '${binary}' was not found or is not executable (PATH=${process.env.PATH ?? ''})`, '');
-    }
+    const resolved = requireQemuBinary(binary);
     const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', resolved, ...args]] : [resolved, [...args]];
     const child = execa(file, argv, {
       stdin: 'ignore',

@@ -84,14 +84,15 @@ export class QmpClient {
    */
   readonly events: EventHub;
 
-  private readonly pending = new PendingRequests<string, Message>();
+  private readonly pending = new PendingRequests<number, Message>();
   private readonly stream: JsonStream;
   private readonly protocolListeners = new Set<(err: ProtocolError) => void>();
   private readonly commandTimeoutMs: number;
   private readonly traceFn: QmpTraceFn | undefined;
   private state: State = 'greeting';
   private closeInfo: QmpCloseInfo | undefined;
-  private nextId = 0;
+  /** Ids of commands that timed out: kept out of use until their late reply arrives. */
+  private readonly lateIds = new Set<number>();
   private greetingMsg: QmpGreeting | undefined;
   private greetingWaiter: { resolve(g: QmpGreeting): void; reject(err: Error): void } | undefined;
   private commandSet: Promise<Set<string>> | undefined;
@@ -190,7 +191,7 @@ export class QmpClient {
       throw new InvalidArgumentError(`arguments of QMP command '${command}' must be an object`);
     }
     if (this.closeInfo) throw this.closedError(`QMP command '${command}' not sent`);
-    const id = `qf-${++this.nextId}`;
+    const id = this.freeId();
     let text: string;
     try {
       text = JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
@@ -198,6 +199,9 @@ export class QmpClient {
       throw new InvalidArgumentError(`arguments of QMP command '${command}' cannot be serialised: ${(err as Error).message}`);
     }
     const reply = this.pending.add(id, `QMP command '${command}'`, options.timeoutMs ?? this.commandTimeoutMs);
+    reply.catch((err: unknown) => {
+      if (err instanceof TimeoutError) this.lateIds.add(id);
+    });
     this.trace('send', text);
     // No trailing newline: QEMU reads its monitor byte by byte and stops reading after each complete
     // request until it has run it, so after `quit` a newline would sit unread and QEMU's exit would
@@ -273,6 +277,16 @@ export class QmpClient {
     this.greetingWaiter = undefined;
   }
 
+  /**
+   * The smallest id not in flight. QEMU reads its monitor one byte per main-loop pass, so every
+   * byte of a request costs latency: small numeric ids keep commands matched by id at ~1 byte.
+   */
+  private freeId(): number {
+    let id = 0;
+    while (this.pending.has(id) || this.lateIds.has(id)) id++;
+    return id;
+  }
+
   private onEvent(msg: Message, text: string): void {
     const event = parseEvent(msg);
     if (!event) return this.invalid(`malformed QMP event: ${clip(text)}`);
@@ -281,7 +295,10 @@ export class QmpClient {
 
   private onReply(msg: Message, text: string): void {
     const id = msg.id;
-    if (typeof id === 'string' && this.pending.resolve(id, msg)) return;
+    if (typeof id === 'number' && this.pending.resolve(id, msg)) return;
+    if (typeof id === 'number' && this.lateIds.delete(id)) {
+      return this.trace('recv', `(ignored: late reply to timed-out command id ${id})`);
+    }
     if (id === undefined && 'error' in msg) {
       // QEMU could not even read a request's id; we never send such requests, so something is badly off.
       return this.invalid(`QMP error reply without an id: ${clip(text)}`);

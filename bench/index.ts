@@ -1,0 +1,9 @@
+/**
+ * `pnpm bench`: every benchmark, each measured side by side with its baseline in this one run,
+ * printing ratios (no pass/fail: these machines are shared and noisy).
+ */
+import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
+
+console.log('qemu-fault benchmarks (medians; ratio = ours / baseline)\n');
+await benchLaunchCycle();
+await benchRoundTrips();

@@ -1,0 +1,115 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { QmpClient } from '../qmp/qmp-client.js';
+import type { SerialCapture } from '../serial/serial-capture.js';
+import type { TriggerEngine } from '../triggers/trigger-engine.js';
+import type { ExitInfo } from '../launch/qemu-process.js';
+
+/** When {@link runGuest} should stop, besides the guest ending by itself. */
+export interface RunOptions {
+  /** Guest-time budget in ns from now: the guest is held frozen exactly there (`reason: 'time'`). */
+  forNs?: number;
+  /** Stop when this appears on the serial port (string: literally), or when this predicate holds (polled). */
+  until?: string | RegExp | (() => boolean | Promise<boolean>);
+  /** Wall-clock safety net (default 60 000 ms): a hung guest never hangs the caller. */
+  timeoutMs?: number;
+  /** Stop at a guest reset instead of letting the board reboot. */
+  stopOnReset?: boolean;
+  /** How often an `until` predicate is evaluated (default 10 ms). */
+  pollMs?: number;
+}
+
+/** Why a run ended. */
+export type RunStopReason = 'exit' | 'shutdown' | 'reset' | 'time' | 'until' | 'timeout';
+
+/** What {@link runGuest} resolves with. */
+export interface RunResult {
+  reason: RunStopReason;
+  /** Guest time at the stop in ns (undefined when QEMU is gone and no time source said). */
+  timeNs: number | undefined;
+  /** The guest's exit code (semihosting SYS_EXIT) when QEMU exited. */
+  exitCode?: number | undefined;
+}
+
+/** What a run needs from the framework. */
+export interface RunDeps {
+  qmp: QmpClient;
+  engine: TriggerEngine | undefined;
+  serial: SerialCapture | undefined;
+  /** Settles when QEMU exits (launched QEMUs only). */
+  exited: Promise<ExitInfo> | undefined;
+  resume(): Promise<void>;
+  pause(): Promise<void>;
+  now(): Promise<number | undefined>;
+}
+
+/**
+ * Starts or resumes the guest and serves triggers until it ends or an option says stop.
+ * Rejects with the first trigger callback failure (the guest stays frozen where it failed).
+ */
+export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise<RunResult> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  if (!(timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+  if (options.forNs !== undefined && !(Number.isSafeInteger(options.forNs) && options.forNs > 0)) {
+    throw new InvalidArgumentError(`forNs must be a positive integer number of nanoseconds, got ${options.forNs}`);
+  }
+  const pending = deps.engine?.takeFailure();
+  if (pending) throw pending;
+
+  const cleanups: Array<() => void> = [];
+  try {
+    const stopped = new Promise<{ reason: RunStopReason; exitCode?: number | undefined }>((resolve, reject) => {
+      const end = (reason: RunStopReason, exitCode?: number) => resolve({ reason, exitCode });
+      const timer = setTimeout(() => end('timeout'), timeoutMs);
+      cleanups.push(() => clearTimeout(timer));
+      if (deps.exited) void deps.exited.then((exit) => end('exit', exit.exitCode));
+      else void deps.qmp.closed.then(() => end('exit'));
+      cleanups.push(deps.qmp.events.on('SHUTDOWN', (e) => (e.data['reason'] === 'guest-reset' ? end('reset') : deps.exited ? undefined : end('shutdown'))));
+      if (options.stopOnReset) cleanups.push(deps.qmp.events.on('RESET', (e) => e.data['reason'] === 'guest-reset' && end('reset')));
+      if (deps.engine) {
+        cleanups.push(deps.engine.onFailure(reject));
+        cleanups.push(deps.engine.onHold(() => end('time')));
+      }
+      const until = options.until;
+      if (typeof until === 'function') {
+        const poll = setInterval(async () => {
+          try {
+            if (await until()) end('until');
+          } catch (err) {
+            reject(err);
+          }
+        }, options.pollMs ?? 10);
+        cleanups.push(() => clearInterval(poll));
+      } else if (until !== undefined) {
+        if (!deps.serial) throw new InvalidArgumentError('run({ until: pattern }) needs the serial port');
+        const unsubscribe = watchSerial(deps.serial, until, () => end('until'));
+        cleanups.push(unsubscribe);
+      }
+    });
+    stopped.catch(() => undefined);
+
+    if (options.forNs !== undefined) {
+      if (!deps.engine) throw new InvalidArgumentError('run({ forNs }) needs the time plugin');
+      const engine = deps.engine;
+      const start = await engine.now();
+      const handle = await engine.notify(start + options.forNs, () => void engine.requestHold());
+      cleanups.push(() => void handle.cancel().catch(() => undefined));
+    }
+    await deps.resume();
+    const { reason, exitCode } = await stopped;
+    if (reason === 'until' || reason === 'timeout' || reason === 'reset') await deps.pause().catch(() => undefined);
+    return { reason, timeNs: reason === 'exit' ? undefined : await deps.now(), ...(reason === 'exit' ? { exitCode } : {}) };
+  } finally {
+    for (const cleanup of cleanups) cleanup();
+  }
+}
+
+/** Calls `onMatch` once the pattern shows up in output that arrives from now on. */
+function watchSerial(serial: SerialCapture, pattern: string | RegExp, onMatch: () => void): () => void {
+  const regex = typeof pattern === 'string' ? undefined : new RegExp(pattern.source, pattern.flags.replace('g', ''));
+  let seen = '';
+  return serial.onData((text) => {
+    // Keep enough of the tail that a match split across chunks is still found.
+    seen = (seen + text).slice(-65536);
+    if (regex ? regex.test(seen) : seen.includes(pattern as string)) onMatch();
+  });
+}

@@ -1,0 +1,43 @@
+import type { Registers } from './registers.js';
+
+/** What kind of trigger froze the guest. */
+export type TriggerKind = 'time' | 'pc' | 'watch';
+
+/** The guest access that fired a data trigger. */
+export interface AccessInfo {
+  kind: 'read' | 'write';
+  address: number;
+  size: number;
+  /** PC of the instruction that made the access. */
+  pc: number;
+}
+
+/**
+ * Passed to every trigger callback. The guest is frozen for as long as the callback runs
+ * (including any promise it returns): read, write, drive GPIOs, set registers, arm more triggers.
+ */
+export interface TriggerContext {
+  kind: TriggerKind;
+  /** Guest time (QEMU's virtual clock) in nanoseconds at the freeze. */
+  timeNs: number;
+  /** Instructions started since QEMU started, at the freeze. */
+  instructions: bigint;
+  /** The PC of the next instruction to execute. */
+  pc: number;
+  /** The CPU's registers at the freeze. */
+  registers: Registers;
+  /** For data triggers: the access. */
+  access?: AccessInfo;
+}
+
+/** A trigger callback. It may be async; the guest resumes when it settles. */
+export type TriggerCallback = (context: TriggerContext) => void | Promise<void>;
+
+/** A registered trigger: cancel it before it fires, or see whether it has. */
+export interface TriggerHandle {
+  readonly id: number;
+  /** How many times it fired so far. */
+  readonly fired: number;
+  /** Disarms it (no-op once a one-shot trigger has fired). */
+  cancel(): Promise<void>;
+}
