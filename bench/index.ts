@@ -3,7 +3,11 @@
  * printing ratios (no pass/fail: these machines are shared and noisy).
  */
 import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
+import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
 
 console.log('qemu-fault benchmarks (medians; ratio = ours / baseline)\n');
 await benchLaunchCycle();
 await benchRoundTrips();
+await benchEmulationSpeed();
+await benchTriggerLatency();
+await benchDeterminismSoak();

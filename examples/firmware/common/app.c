@@ -36,6 +36,7 @@ static const char *const cause_name[] = { "external", "guard", "config", "sensor
  * A guest reset restores the defaults (QEMU re-writes ELF segments). --- */
 #define PARAM __attribute__((section(".params")))
 volatile uint32_t run_ticks PARAM = 20;           /* 0 = run forever */
+volatile uint32_t busy_iterations PARAM = 0;      /* benchmarks: > 0 = only a CPU-bound loop, then exit */
 volatile uint32_t fault_action PARAM = ACTION_SAFE_STATE;
 volatile uint32_t wdt_enabled PARAM = 1;       /* 0 = never start the watchdog */
 volatile uint32_t wdt_feed_enabled PARAM = 1;
@@ -222,9 +223,21 @@ __attribute__((noinline, noreturn)) void app_loop(void)
     }
 }
 
+/* A CPU-bound workload for emulation-speed benchmarks: no I/O, no idle, a known result. */
+static __attribute__((noinline, noreturn)) void busy_run(uint32_t n)
+{
+    uint32_t x = 1;
+    for (uint32_t i = 0; i < n; i++)
+        x = x * 1664525u + 1013904223u;
+    put_kv_hex("busy", x);
+    sh_exit(0);
+}
+
 int main(void)
 {
     board_init();
+    if (busy_iterations)
+        busy_run(busy_iterations);
     boot_record();
 
     put_str("boot: ");

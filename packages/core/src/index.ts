@@ -24,3 +24,8 @@ export { QtestClient } from './qtest/qtest-client.js';
 export { GdbClient } from './gdb/gdb-client.js';
 export { parseAddress, formatAddress, type SocketAddress } from './transport/address.js';
 export type { QemuProcess, ExitInfo } from './launch/qemu-process.js';
+export { TriggerCallbackError } from './triggers/trigger-engine.js';
+export type { TriggerCallback, TriggerContext, TriggerHandle, TriggerKind, AccessInfo } from './triggers/types.js';
+export type { Registers, ArmRegisterName } from './triggers/registers.js';
+export type { RunOptions, RunResult, RunStopReason } from './framework/run-guest.js';
+export { buildPlugin, type BuiltPlugin } from './plugin/build-plugin.js';

@@ -114,7 +114,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
       },
       addresses,
     );
-    qemu = QemuProcess.start(binary, commandLine);
+    // With the plugin (on-disconnect=exit) QEMU already dies with this process; setpriv only costs time then.
+    qemu = QemuProcess.start(binary, commandLine, { tiedToOwner: !plugin });
     const framework = await connectAll(qemu, addresses, elf, listener, options);
     framework.onClose(() => tmp.cleanup());
     return Object.assign(framework, { process: qemu, addresses: { ...addresses, dir: tmp.path }, commandLine }) as LaunchedQemu;

@@ -38,10 +38,15 @@ export class QemuProcess {
     );
   }
 
-  /** Starts `binary` with `args` (never through a shell). Throws a {@link LaunchError} if it can't be run. */
-  static start(binary: string, args: readonly string[]): QemuProcess {
+  /**
+   * Starts `binary` with `args` (never through a shell). Throws a {@link LaunchError} if it can't
+   * be run. `tiedToOwner: false` skips the setpriv wrapper, for a QEMU that already dies with its
+   * owner another way (our plugin ends QEMU when its socket to us closes).
+   */
+  static start(binary: string, args: readonly string[], options: { tiedToOwner?: boolean } = {}): QemuProcess {
     const resolved = requireQemuBinary(binary);
-    const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', resolved, ...args]] : [resolved, [...args]];
+    const wrap = SETPRIV && options.tiedToOwner !== false;
+    const [file, argv] = wrap ? [SETPRIV, ['--pdeathsig', 'KILL', '--', resolved, ...args]] : [resolved, [...args]];
     const child = execa(file, argv, {
       stdin: 'ignore',
       stdout: 'ignore',

@@ -204,7 +204,9 @@ export class TriggerEngine {
 
   private async onHit(hit: PluginHit): Promise<void> {
     this.started = true;
-    const timeNs = hit.vtimeNs !== undefined ? Number(hit.vtimeNs) : Number(await this.plugin.vtime());
+    // The clock where the guest actually stands: a timer that ran while the guest idled in WFI
+    // freezes it only at its first instruction after waking, later than the armed time.
+    const timeNs = Number(await this.plugin.vtime());
     this.frozenAt = { hit, timeNs };
     try {
       if (hit.tokens.includes(VTIME_TOKEN)) {

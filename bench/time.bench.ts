@@ -1,0 +1,94 @@
+/**
+ * Issue #3's benchmarks: emulation speed with a time trigger armed against plain `-icount` TCG,
+ * trigger latencies, and a determinism soak (the same scenario in 50 fresh QEMUs).
+ */
+import { launch, type LaunchedQemu, type LaunchOptions } from '@qemu-fault/core';
+import type { PluginHit } from '../packages/core/src/plugin/plugin-channel.js';
+import { firmware } from '../test/support/firmware.js';
+import { median } from './measure.js';
+
+/** Boots the example firmware in its CPU-bound benchmark mode and times it from `cont` to exit. */
+async function timeBusyRun(options: Partial<LaunchOptions>, iterations: number, arm?: (q: LaunchedQemu) => Promise<unknown>): Promise<number> {
+  const qemu = await launch({ machine: 'mps2-an385', kernel: firmware(), ...options });
+  try {
+    await qemu.write(qemu.symbol('busy_iterations'), iterations, 4);
+    await arm?.(qemu);
+    const start = performance.now();
+    const result = await qemu.run({ timeoutMs: 120_000 });
+    const ms = performance.now() - start;
+    if (result.reason !== 'exit' || result.exitCode !== 0) throw new Error(`busy run ended with ${JSON.stringify(result)}`);
+    return ms;
+  } finally {
+    await qemu.close();
+  }
+}
+
+export async function benchEmulationSpeed(iterations = 100_000_000, rounds = 3): Promise<void> {
+  const plain: number[] = [];
+  const armed: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    plain.push(await timeBusyRun({ time: false, args: ['-icount', 'shift=0,sleep=off'] }, iterations));
+    // A time trigger armed far beyond the run's end: the plugin counts, checks, never fires.
+    armed.push(await timeBusyRun({}, iterations, (q) => q.notify(10 ** 15, () => undefined)));
+  }
+  // Speed is the inverse of time: ratio = plain time / armed time.
+  const ratio = median(plain) / median(armed);
+  console.log(
+    `${'emulation speed, time trigger armed vs plain -icount'.padEnd(44)} ours ${median(armed).toFixed(0).padStart(8)} ms   baseline ${median(plain).toFixed(0).padStart(8)} ms   speed ${ratio.toFixed(2)}x   (goal ≥ 0.9x)`,
+  );
+}
+
+export async function benchTriggerLatency(count = 500): Promise<void> {
+  const qemu = await launch({ machine: 'mps2-an385', kernel: firmware() });
+  try {
+    await qemu.write(qemu.symbol('busy_iterations'), 1_000_000_000, 4);
+    // The plugin stamps each freeze (and each wake-up) with the host's monotonic clock.
+    const plugin = (qemu as unknown as { channels: { plugin: { on(e: 'hit', l: (h: PluginHit) => void): void } } }).channels.plugin;
+    const hits: PluginHit[] = [];
+    plugin.on('hit', (hit) => hits.push(hit));
+    const toCallback: number[] = [];
+    const callbackEnds: bigint[] = [];
+    let left = count;
+    const callback = async () => {
+      toCallback.push(Number(process.hrtime.bigint() - hits.at(-1)!.frozenAtNs!) / 1000);
+      if (--left > 0) await qemu.notify(20_000, callback, { relative: true });
+      callbackEnds.push(process.hrtime.bigint());
+    };
+    await qemu.notify(1_000_000, callback);
+    await qemu.run({ forNs: 1_000_000 + 20_000 * count + 1_000_000, timeoutMs: 120_000 });
+    // Callback end -> guest running again: the next freeze's wake stamp minus when the callback ended.
+    const toResume = hits
+      .slice(2)
+      .map((hit, i) => Number(hit.lastWakeNs! - callbackEnds[i]!) / 1000)
+      .filter((us) => us > 0);
+    console.log(
+      `${'trigger latency (µs, median)'.padEnd(44)} trigger→callback ${median(toCallback).toFixed(1)}   callback end→guest running ${median(toResume).toFixed(1)}`,
+    );
+  } finally {
+    await qemu.close();
+  }
+}
+
+/** Runs one fixed scenario and returns everything it observed, as text. */
+async function scenario(): Promise<string> {
+  const qemu = await launch({ machine: 'mps2-an385', kernel: firmware() });
+  try {
+    const seen: unknown[] = [];
+    await qemu.notify(12_345_678, async (ctx) => {
+      seen.push(ctx.timeNs, String(ctx.instructions), ctx.pc, await qemu.read(qemu.symbol('loop_counter'), 4), await qemu.read(0xe000e018, 4));
+      await qemu.write(qemu.symbol('calib_offset'), (await qemu.read(qemu.symbol('calib_offset'), 4)) ^ 0x10, 4);
+    });
+    const result = await qemu.run({ timeoutMs: 20_000 });
+    return JSON.stringify({ seen, result, serial: qemu.serial.text });
+  } finally {
+    await qemu.close();
+  }
+}
+
+export async function benchDeterminismSoak(runs = 50): Promise<void> {
+  const outcomes = new Set<string>();
+  for (let i = 0; i < runs; i++) outcomes.add(await scenario());
+  console.log(`${'determinism soak'.padEnd(44)} ${runs} runs, ${outcomes.size} distinct outcome${outcomes.size === 1 ? '' : 's'}   (must be 1)`);
+}
+
+
