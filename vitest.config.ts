@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const core = fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url));
+const firmwareSetup = 'test/support/global-setup.ts';
 
 // The project's own tests import the packages from source; examples/ uses the built packages as users do.
 export default defineConfig({
@@ -17,11 +18,24 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/global-setup.ts'],
+          globalSetup: [firmwareSetup],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'vitest-plugin',
+          include: ['test/vitest-plugin/*.test.ts'],
+          globalSetup: [firmwareSetup],
+          // Each of these runs a whole Vitest with QEMUs inside.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      // The examples run as a user's project does: their own config, the built packages.
+      'examples/vitest.config.ts',
     ],
   },
 });

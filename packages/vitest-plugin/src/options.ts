@@ -1,0 +1,54 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { LaunchOptions } from '@qemu-fault/core';
+
+/**
+ * Launch options set in `vitest.config.ts` with `qemuFault(...)`. They travel from the config to the
+ * test workers through `provide`/`inject`, which only carries serializable values, so the `log`
+ * callback is left out (set it per file with `qemuOptions`). `machine` is optional here so a config
+ * can leave it to each file.
+ */
+export type QemuFaultConfig = Partial<Omit<LaunchOptions, 'log'>>;
+
+/**
+ * Per-file or per-`describe` changes to the config's launch options (the `qemuOptions` fixture).
+ * Keys replace the config's values, except `args`, which are appended to the config's `args`, and
+ * `channels`, which are merged key by key. Relative `kernel` and `qemu` paths are resolved against
+ * the Vitest project's root, as in the config.
+ */
+export type QemuOptions = Partial<LaunchOptions>;
+
+/** What the plugin provides to workers under {@link PROVIDE_KEY}. */
+export interface ProvidedQemuConfig {
+  /** The Vitest project's root: the base for relative paths in per-file overrides. */
+  root: string;
+  /** The config's options, paths already absolute. */
+  options: QemuFaultConfig;
+}
+
+/** The `provide`/`inject` key; namespaced so it cannot clash with a user's own provided values. */
+export const PROVIDE_KEY = 'qemuFault:config';
+
+/** The `type` of the artifact recorded for a failed test (see `QemuDiagnosticsArtifact`). */
+export const DIAGNOSTICS_ARTIFACT = 'qemu-fault:diagnostics';
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    'qemuFault:config': ProvidedQemuConfig;
+  }
+}
+
+/** Makes `kernel` and a `qemu` given as a path (not a bare name looked up on PATH) absolute against `root`. */
+export function resolvePaths<T extends QemuOptions>(options: T, root: string): T {
+  const out = { ...options };
+  if (out.kernel) out.kernel = resolve(root, out.kernel);
+  if (out.qemu && !isAbsolute(out.qemu) && /[\\/]/.test(out.qemu)) out.qemu = resolve(root, out.qemu);
+  return out;
+}
+
+/** Applies per-file/describe overrides on top of the config's options (see {@link QemuOptions}). */
+export function mergeOptions(base: QemuFaultConfig, override: QemuOptions): QemuOptions {
+  const merged: QemuOptions = { ...base, ...override };
+  if (base.args || override.args) merged.args = [...(base.args ?? []), ...(override.args ?? [])];
+  if (base.channels || override.channels) merged.channels = { ...base.channels, ...override.channels };
+  return merged;
+}
