@@ -4,6 +4,7 @@
  */
 import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
 import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
+import { benchFixture, benchWorkers } from './vitest.bench.js';
 
 console.log('qemu-fault benchmarks (medians; ratio = ours / baseline)\n');
 await benchLaunchCycle();
@@ -11,3 +12,5 @@ await benchRoundTrips();
 await benchEmulationSpeed();
 await benchTriggerLatency();
 await benchDeterminismSoak();
+await benchFixture();
+await benchWorkers();

@@ -1,0 +1,10 @@
+// The project `pnpm bench` runs through Vitest's Node API to measure the fixture (bench/vitest.bench.ts).
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+import { qemuFault } from '../../packages/vitest-plugin/src/config.js';
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  resolve: { alias: { '@qemu-fault/core': fileURLToPath(new URL('../../packages/core/src/index.ts', import.meta.url)) } },
+  plugins: [qemuFault({ machine: 'mps2-an385', kernel: '../../examples/firmware/build/mps2-an385/faultdemo.elf' })],
+});
