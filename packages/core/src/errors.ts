@@ -18,7 +18,12 @@ export type QemuFaultErrorCode =
   | 'CHANNEL_UNAVAILABLE'
   | 'UNKNOWN_SYMBOL'
   | 'ELF_FORMAT'
-  | 'TRIGGER_FAILED';
+  | 'TRIGGER_FAILED'
+  | 'CAMPAIGN_CONFIG'
+  | 'CLASSIFIER_FAILED'
+  | 'SNAPSHOT_FAILED'
+  | 'RESULTS_FILE'
+  | 'CAMPAIGN_ASSERTION';
 
 /** Base class of every error thrown by `@qemu-fault/core`. */
 export class QemuFaultError extends Error {
@@ -132,9 +137,9 @@ export class QemuExitedError extends QemuFaultError {
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
 
-  constructor(message: string, details: { stderrTail?: string; exitCode?: number; signal?: string } = {}) {
+  constructor(message: string, details: { stderrTail?: string; exitCode?: number; signal?: string; cause?: unknown } = {}) {
     const tail = details.stderrTail ?? '';
-    super('QEMU_EXITED', tail ? `${message}\n--- QEMU stderr (tail) ---\n${tail}` : message);
+    super('QEMU_EXITED', tail ? `${message}\n--- QEMU stderr (tail) ---\n${tail}` : message, details.cause === undefined ? undefined : { cause: details.cause });
     this.stderrTail = tail;
     this.exitCode = details.exitCode;
     this.signal = details.signal;
@@ -165,5 +170,47 @@ export class UnknownSymbolError extends QemuFaultError {
 export class ElfFormatError extends QemuFaultError {
   constructor(path: string, reason: string) {
     super('ELF_FORMAT', `${path} is not a usable ELF file: ${reason}`);
+  }
+}
+
+/** A fault campaign's definition is unusable: an empty fault space, a target outside memory, a moment never reached. */
+export class CampaignConfigError extends QemuFaultError {
+  constructor(message: string) {
+    super('CAMPAIGN_CONFIG', message);
+  }
+}
+
+/** A campaign's classifier threw; names the fault it was classifying. */
+export class ClassifierError extends QemuFaultError {
+  /** The id of the fault being classified. */
+  readonly faultId: string;
+
+  constructor(faultId: string, cause: unknown) {
+    super('CLASSIFIER_FAILED', `the classifier threw on fault ${faultId}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.faultId = faultId;
+  }
+}
+
+/** A VM snapshot could not be saved or loaded (e.g. no disk space left for the image). */
+export class SnapshotError extends QemuFaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SNAPSHOT_FAILED', message, options);
+  }
+}
+
+/** A campaign results file is unreadable, corrupt, or belongs to another campaign. */
+export class ResultsFileError extends QemuFaultError {
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('RESULTS_FILE', `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/** A campaign result does not satisfy an assertion (e.g. silent outcomes where none are allowed). */
+export class CampaignAssertionError extends QemuFaultError {
+  constructor(message: string) {
+    super('CAMPAIGN_ASSERTION', message);
   }
 }

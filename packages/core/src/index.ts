@@ -29,3 +29,4 @@ export type { TriggerCallback, TriggerContext, TriggerHandle, TriggerKind, Acces
 export type { Registers, ArmRegisterName } from './triggers/registers.js';
 export type { RunOptions, RunResult, RunStopReason } from './framework/run-guest.js';
 export { buildPlugin, type BuiltPlugin } from './plugin/build-plugin.js';
+export type { Scenario, ScenarioContext } from './cli/scenario.js';

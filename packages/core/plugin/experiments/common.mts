@@ -28,12 +28,15 @@ export async function start(opts: {
   icount?: string;
   extra?: string[];
   timeoutMs?: number;
+  /** -serial backend (default none), e.g. `file:/tmp/x.txt`. */
+  serial?: string;
 }): Promise<Run> {
-  const args = ['-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-kernel', opts.elf];
+  const args = ['-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-serial', opts.serial ?? 'none', '-kernel', opts.elf];
   args.push('-icount', opts.icount ?? 'shift=0,sleep=off', '-semihosting-config', 'enable=on,target=native');
   let listener: PluginListener | undefined;
   if (opts.plugin !== false) {
-    const built = await buildPlugin();
+    // QF_PLUGIN_SOURCE: try a work-in-progress copy of the plugin source.
+    const built = await buildPlugin(process.env['QF_PLUGIN_SOURCE'] ? { source: process.env['QF_PLUGIN_SOURCE'] } : {});
     listener = await PluginListener.create();
     args.push('-plugin', listener.qemuArg(built.path, opts.plugin ?? {}));
   }

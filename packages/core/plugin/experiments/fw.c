@@ -80,5 +80,8 @@ void reset_handler(void) {
     if (ticks >= EXIT_TICKS) semihost_exit();
 #endif
   }
+#elif MODE == 3 /* memory loop: a RAM load and store per iteration (watchpoint cost), then exit */
+  for (uint32_t i = 0; i < LOOPS; i++) work += i;
+  semihost_exit();
 #endif
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { describeValue } from '../integers.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 
 /** A CPU, by index (0, 1, ...) or by QOM path (`/machine/unattached/device[0]`). */
@@ -16,11 +17,19 @@ export class Cpus {
   constructor(private readonly qmp: QmpClient) {}
 
   async index(cpu: CpuRef = 0): Promise<number> {
-    const cpus = await (this.list ??= this.qmp.execute<CpuInfo[]>('query-cpus-fast'));
+    // Checked before asking QEMU, so a bad argument sends nothing.
+    if (!(typeof cpu === 'number' && Number.isSafeInteger(cpu)) && typeof cpu !== 'string') {
+      throw new InvalidArgumentError(`cpu must be an integer index or a QOM path, got ${describeValue(cpu)}`);
+    }
+    const asking = (this.list ??= this.qmp.execute<CpuInfo[]>('query-cpus-fast'));
+    // A failed query (e.g. a timeout) is not the answer: ask again next time.
+    const cpus = await asking.catch((err: unknown) => {
+      if (this.list === asking) this.list = undefined;
+      throw err;
+    });
     const found =
       typeof cpu === 'number' ? cpus.find((c) => c['cpu-index'] === cpu) : cpus.find((c) => c['qom-path'] === cpu);
     if (found) return found['cpu-index'];
-    if (typeof cpu === 'number' && !Number.isInteger(cpu)) throw new InvalidArgumentError(`cpu must be an integer index or a QOM path, got ${cpu}`);
     const known = cpus.map((c) => `${c['cpu-index']} (${c['qom-path']})`).join(', ');
     throw new InvalidArgumentError(`no CPU ${typeof cpu === 'number' ? `with index ${cpu}` : `at '${cpu}'`}; this machine has: ${known}`);
   }

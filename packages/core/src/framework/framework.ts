@@ -1,6 +1,6 @@
 import type { ElfImage } from '../elf/elf-file.js';
 import { readElf } from '../elf/elf-file.js';
-import { ChannelUnavailableError, InvalidArgumentError } from '../errors.js';
+import { ChannelUnavailableError, ConnectionClosedError, InvalidArgumentError, QemuExitedError } from '../errors.js';
 import { GdbClient } from '../gdb/gdb-client.js';
 import { QmpClient } from '../qmp/qmp-client.js';
 import { QtestClient } from '../qtest/qtest-client.js';
@@ -13,12 +13,13 @@ import { formatHelp } from './help.js';
 import { InjectionTrace, type LogSink, type VerboseLevel } from './injection-trace.js';
 import { MemoryAccess } from './memory-access.js';
 import { runGuest, type RunOptions, type RunResult } from './run-guest.js';
-import type { ExitInfo } from '../launch/qemu-process.js';
+import type { ExitInfo, QemuProcess } from '../launch/qemu-process.js';
 import type { PluginChannel } from '../plugin/plugin-channel.js';
 import type { Registers } from '../triggers/registers.js';
-import { TriggerEngine } from '../triggers/trigger-engine.js';
+import { TriggerEngine, type WatchKind } from '../triggers/trigger-engine.js';
 import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
-import { checkAddress, checkCount } from '../integers.js';
+import { checkAddress, checkCount, checkTransferLength, describeValue } from '../integers.js';
+import { within } from '../wait.js';
 import {
   checkSize,
   decodeValue,
@@ -39,6 +40,11 @@ export interface FrameworkChannels {
   plugin?: PluginChannel | undefined;
   /** Settles when a QEMU we started exits, with its exit code. */
   exited?: Promise<ExitInfo> | undefined;
+  /**
+   * A QEMU we started: lets a lost connection be reported as what it is, QEMU's exit (how it
+   * ended, what it last wrote to stderr), instead of a bare "connection closed".
+   */
+  process?: Pick<QemuProcess, 'exited' | 'describeExit' | 'stderr'> | undefined;
   qtest?: QtestClient | undefined;
   gdb?: GdbClient | undefined;
   serial?: SerialCapture | undefined;
@@ -96,6 +102,8 @@ export class FaultInjectionFramework {
   private readonly cpus: Cpus;
   private readonly endianness: Endianness;
   private running = false;
+  /** The reason of QEMU's last SHUTDOWN event (e.g. `guest-reset` under -no-reboot), to explain an exit. */
+  private shutdownReason: string | undefined;
   private readonly engine: TriggerEngine | undefined;
   private closing: Promise<void> | undefined;
   private readonly cleanups: Array<() => Promise<void> | void> = [];
@@ -129,7 +137,36 @@ export class FaultInjectionFramework {
     this.cleanups.push(
       channels.qmp.events.on('STOP', () => void (this.running = false)),
       channels.qmp.events.on('RESUME', () => void (this.running = true)),
+      channels.qmp.events.on('SHUTDOWN', (e) => void (this.shutdownReason = typeof e.data['reason'] === 'string' ? e.data['reason'] : 'unknown')),
     );
+    if (channels.process) this.explainLostConnections(channels.process);
+  }
+
+  /**
+   * Makes every command that talks to QEMU turn a {@link ConnectionClosedError} into a
+   * {@link QemuExitedError} when QEMU has exited: "QEMU was killed by SIGKILL", with its stderr
+   * tail, says what happened; "connection ended (ECONNRESET)" only says where it was noticed.
+   * Wrapped per instance so each method stays as it reads.
+   */
+  private explainLostConnections(process: NonNullable<FrameworkChannels['process']>): void {
+    for (const name of TALKS_TO_QEMU) {
+      const original = this[name] as (...args: unknown[]) => Promise<unknown>;
+      const wrapped = (...args: unknown[]): Promise<unknown> =>
+        original.apply(this, args).catch(async (err: unknown) => {
+          if (!(err instanceof ConnectionClosedError)) throw err;
+          // The sockets close a moment before the exit is reaped: wait for it, briefly.
+          const exit = await within(process.exited, EXIT_WAIT_MS);
+          if (!exit) throw err;
+          const after = this.shutdownReason ? ` after a QMP SHUTDOWN (${this.shutdownReason})` : '';
+          throw new QemuExitedError(`${process.describeExit()}${after}; ${err.message}`, {
+            stderrTail: process.stderr.text(),
+            exitCode: exit.exitCode,
+            signal: exit.signal,
+            cause: err,
+          });
+        });
+      Object.defineProperty(this, name, { value: wrapped, configurable: true, writable: true });
+    }
   }
 
   /**
@@ -194,7 +231,7 @@ export class FaultInjectionFramework {
   }
 
   set verbose(level: VerboseLevel) {
-    if (level !== 0 && level !== 1 && level !== 2) throw new InvalidArgumentError(`verbose must be 0, 1 or 2, got ${String(level)}`);
+    if (level !== 0 && level !== 1 && level !== 2) throw new InvalidArgumentError(`verbose must be 0, 1 or 2, got ${describeValue(level)}`);
     this.trace.verbose = level;
   }
 
@@ -231,7 +268,7 @@ export class FaultInjectionFramework {
    */
   async notify(timeNs: number, callback: TriggerCallback, options: { relative?: boolean } = {}): Promise<TriggerHandle> {
     if (typeof timeNs !== 'number' || !Number.isSafeInteger(timeNs) || timeNs < 0) {
-      throw new InvalidArgumentError(`time must be a non-negative integer number of nanoseconds, got ${String(timeNs)}`);
+      throw new InvalidArgumentError(`time must be a non-negative integer number of nanoseconds, got ${describeValue(timeNs)}`);
     }
     checkCallback(callback);
     const engine = this.triggers('notify()');
@@ -248,6 +285,28 @@ export class FaultInjectionFramework {
     if (!Number.isSafeInteger(hit) || hit < 1) throw new InvalidArgumentError(`hit must be a positive integer, got ${hit}`);
     checkCallback(callback);
     return this.triggers('at()').atPc(pc, hit, callback);
+  }
+
+  /** Runs `callback` right after each guest write to [address, address + size), before the next instruction. */
+  onWrite(where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+    return this.watch('write', where, size, callback);
+  }
+
+  /** Runs `callback` right after each guest read of [address, address + size). */
+  onRead(where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+    return this.watch('read', where, size, callback);
+  }
+
+  /** Runs `callback` right after each guest read or write of [address, address + size). */
+  onAccess(where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+    return this.watch('access', where, size, callback);
+  }
+
+  private async watch(kind: WatchKind, where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+    const address = typeof where === 'string' ? this.symbol(where) : Number(checkAddress(where));
+    checkCount(size, 'size');
+    checkCallback(callback);
+    return this.triggers(`on${kind[0]!.toUpperCase()}${kind.slice(1)}()`).watch(kind, address, size, callback);
   }
 
   /**
@@ -286,6 +345,7 @@ export class FaultInjectionFramework {
 
   /** The address of `name` in the kernel ELF (Thumb bit cleared for functions). */
   symbol(name: string): number {
+    if (typeof name !== 'string') throw new InvalidArgumentError(`a symbol name must be a string, got ${describeValue(name)}`);
     if (!this.channels.elf) {
       throw new ChannelUnavailableError('kernel ELF', `symbol('${name}')`, 'Pass `kernel` to launch() or connect().');
     }
@@ -332,7 +392,7 @@ export class FaultInjectionFramework {
 
   /** Reads `length` bytes, from a CPU's view by default. */
   async readBytes(address: Address, length: number, options: BytesOptions = {}): Promise<Buffer> {
-    checkCount(length, 'length');
+    checkTransferLength(length);
     const addr = checkAddress(address, length);
     if (length === 0) return Buffer.alloc(0);
     if (options.physical) return this.memory.readPhysical(addr, length);
@@ -352,11 +412,15 @@ export class FaultInjectionFramework {
 
   /** Reads a QOM property (`qom-get`). */
   async getQomProperty<T = unknown>(path: string, property: string): Promise<T> {
+    checkName(path, 'QOM path');
+    checkName(property, 'QOM property');
     return this.channels.qmp.execute<T>('qom-get', { path, property });
   }
 
   /** Writes a QOM property (`qom-set`). */
   async setQomProperty(path: string, property: string, value: unknown): Promise<void> {
+    checkName(path, 'QOM path');
+    checkName(property, 'QOM property');
     await this.channels.qmp.execute('qom-set', { path, property, value });
     this.trace.record('qom-set', `qom-set ${path}.${property} = ${JSON.stringify(value)}`);
   }
@@ -366,7 +430,11 @@ export class FaultInjectionFramework {
    * group; null/undefined means the device's unnamed inputs.
    */
   async setGpio(path: string, gpio: string | null | undefined, num: number, value: boolean | 0 | 1): Promise<void> {
-    if (value !== 0 && value !== 1 && typeof value !== 'boolean') throw new InvalidArgumentError(`GPIO value must be 0, 1 or a boolean, got ${String(value)}`);
+    // Every argument is checked before anything is sent: QEMU would take (or die of) what we do not refuse.
+    checkName(path, 'QOM path');
+    if (gpio !== null && gpio !== undefined && typeof gpio !== 'string') throw new InvalidArgumentError(`GPIO name must be a string, null or undefined, got ${describeValue(gpio)}`);
+    checkCount(num, 'GPIO number');
+    if (value !== 0 && value !== 1 && typeof value !== 'boolean') throw new InvalidArgumentError(`GPIO value must be 0, 1 or a boolean, got ${describeValue(value)}`);
     const level = value === true || value === 1;
     if (await this.channels.qmp.hasCommand('gpio-set')) {
       await this.channels.qmp.execute('gpio-set', { path, ...(gpio ? { gpio } : {}), number: num, value: level });
@@ -440,6 +508,34 @@ export class FaultInjectionFramework {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** How long a lost connection waits for QEMU's exit to be known before it is reported as it is. */
+const EXIT_WAIT_MS = 1000;
+
+/** The methods that send something to QEMU (see `explainLostConnections`). */
+const TALKS_TO_QEMU = [
+  'read',
+  'write',
+  'readPhysical',
+  'writePhysical',
+  'readBytes',
+  'writeBytes',
+  'getQomProperty',
+  'setQomProperty',
+  'setGpio',
+  'cont',
+  'stop',
+  'status',
+  'now',
+  'instructions',
+  'notify',
+  'at',
+  'run',
+] as const satisfies ReadonlyArray<keyof FaultInjectionFramework>;
+
+function checkName(name: unknown, what: string): asserts name is string {
+  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`${what} must be a non-empty string, got ${describeValue(name)}`);
 }
 
 function checkCallback(callback: unknown): asserts callback is TriggerCallback {

@@ -22,7 +22,8 @@ const HMP_CHUNK = 512;
 /**
  * Routes guest memory accesses to the best channel this QEMU offers:
  * the patched QMP commands when present; otherwise the gdbstub for a CPU's view while the VM is
- * stopped, HMP `x`/`xp` for reads while it runs, and qtest for the system address space.
+ * stopped, HMP `x`/`xp` for reads while it runs (or is frozen by our plugin), and qtest for the
+ * system address space.
  */
 export class MemoryAccess {
   constructor(private readonly ch: MemoryChannels) {}
@@ -35,9 +36,10 @@ export class MemoryAccess {
   }
 
   /**
-   * Writes through CPU `cpuIndex`'s view. While the VM runs on stock QEMU (e.g. inside a time
-   * notification) no channel offers a CPU view for writes, so the system address space is used:
-   * the same on MMU-less cores except for CPU-private regions.
+   * Writes through CPU `cpuIndex`'s view. While the VM runs (or our plugin holds it frozen) no
+   * channel of stock QEMU offers a CPU view for writes, so the system address space is used: the
+   * same on MMU-less cores. (The plugin could write from the vCPU's view, but a device register
+   * touched from the vCPU thread outside an I/O instruction makes QEMU abort with "Bad icount read".)
    */
   async writeVirtual(address: bigint, data: Buffer, cpuIndex: number): Promise<void> {
     if (await this.ch.patched()) return this.patchedWrite('memwrite', address, data, { 'cpu-index': cpuIndex });

@@ -1,8 +1,9 @@
-import { InvalidArgumentError } from '../errors.js';
+import { ConnectionClosedError, InvalidArgumentError } from '../errors.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import type { SerialCapture } from '../serial/serial-capture.js';
 import type { TriggerEngine } from '../triggers/trigger-engine.js';
 import type { ExitInfo } from '../launch/qemu-process.js';
+import { within } from '../wait.js';
 
 /** When {@link runGuest} should stop, besides the guest ending by itself. */
 export interface RunOptions {
@@ -28,6 +29,8 @@ export interface RunResult {
   timeNs: number | undefined;
   /** The guest's exit code (semihosting SYS_EXIT) when QEMU exited. */
   exitCode?: number | undefined;
+  /** Set when QEMU did not exit but was killed or crashed (e.g. `SIGABRT` on a CPU lockup, `SIGKILL`). */
+  signal?: string | undefined;
 }
 
 /** What a run needs from the framework. */
@@ -57,11 +60,11 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
 
   const cleanups: Array<() => void> = [];
   try {
-    const stopped = new Promise<{ reason: RunStopReason; exitCode?: number | undefined }>((resolve, reject) => {
-      const end = (reason: RunStopReason, exitCode?: number) => resolve({ reason, exitCode });
+    const stopped = new Promise<{ reason: RunStopReason; exitCode?: number | undefined; signal?: string | undefined }>((resolve, reject) => {
+      const end = (reason: RunStopReason, exitCode?: number, signal?: string) => resolve({ reason, exitCode, signal });
       const timer = setTimeout(() => end('timeout'), timeoutMs);
       cleanups.push(() => clearTimeout(timer));
-      if (deps.exited) void deps.exited.then((exit) => end('exit', exit.exitCode));
+      if (deps.exited) void deps.exited.then((exit) => end('exit', exit.exitCode, exit.signal));
       else void deps.qmp.closed.then(() => end('exit'));
       cleanups.push(deps.qmp.events.on('SHUTDOWN', (e) => (e.data['reason'] === 'guest-reset' ? end('reset') : deps.exited ? undefined : end('shutdown'))));
       if (options.stopOnReset) cleanups.push(deps.qmp.events.on('RESET', (e) => e.data['reason'] === 'guest-reset' && end('reset')));
@@ -94,10 +97,20 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
       const handle = await engine.notify(start + options.forNs, () => void engine.requestHold());
       cleanups.push(() => void handle.cancel().catch(() => undefined));
     }
-    await deps.resume();
-    const { reason, exitCode } = await stopped;
+    const wasOpen = !deps.qmp.isClosed;
+    try {
+      await deps.resume();
+    } catch (err) {
+      // A guest that ends at once (semihosting exit) can take QEMU down before `cont`'s reply is
+      // written: that is the run's end, not a failure to start it.
+      if (!wasOpen || !(err instanceof ConnectionClosedError)) throw err;
+      const ended = await within(stopped, 1000);
+      if (ended?.reason !== 'exit' && ended?.reason !== 'shutdown') throw err;
+    }
+    const { reason, exitCode, signal } = await stopped;
     if (reason === 'until' || reason === 'timeout' || reason === 'reset') await deps.pause().catch(() => undefined);
-    return { reason, timeNs: reason === 'exit' ? undefined : await deps.now(), ...(reason === 'exit' ? { exitCode } : {}) };
+    const exit = reason === 'exit' ? { exitCode, ...(signal ? { signal } : {}) } : {};
+    return { reason, timeNs: reason === 'exit' ? undefined : await deps.now(), ...exit };
   } finally {
     for (const cleanup of cleanups) cleanup();
   }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { checkUnsigned } from '../integers.js';
+import { checkUnsigned, describeValue } from '../integers.js';
 
 /** Access sizes in bytes that `read`/`write` take. */
 export type AccessSize = 1 | 2 | 4 | 8;
@@ -18,7 +18,7 @@ export type Endianness = 'little' | 'big';
 const SIZES: readonly number[] = [1, 2, 4, 8];
 
 export function checkSize(size: unknown): asserts size is AccessSize {
-  if (!SIZES.includes(size as number)) throw new InvalidArgumentError(`size must be 1, 2, 4 or 8 bytes, got ${String(size)}`);
+  if (!SIZES.includes(size as number)) throw new InvalidArgumentError(`size must be 1, 2, 4 or 8 bytes, got ${describeValue(size)}`);
 }
 
 /** Validates that `value` fits in `size` bytes (unsigned) and returns it as a bigint. */

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { ConnectionClosedError, GdbError, InvalidArgumentError, ProtocolError, TimeoutError } from '../errors.js';
-import { checkAddress, checkCount } from '../integers.js';
+import { checkAddress, checkCount, checkTransferLength, describeValue } from '../integers.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
 import type { CloseInfo } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
@@ -178,7 +178,7 @@ export class GdbClient {
 
   /** Reads `length` bytes through CPU `cpuIndex`'s view (default: the CPU the stub has selected). */
   async readMemory(address: bigint | number, length: number, cpuIndex?: number): Promise<Buffer> {
-    checkCount(length, 'length');
+    checkTransferLength(length);
     const start = checkAddress(address, length);
     return this.exclusive(async () => {
       await this.selectCpu(cpuIndex);
@@ -620,7 +620,7 @@ export class GdbClient {
 }
 
 function checkWatchpoint(kind: WatchKind, address: bigint | number, length: number): Watchpoint {
-  if (!(kind in WATCH_TYPES)) throw new InvalidArgumentError(`watchpoint kind must be 'write', 'read' or 'access', got '${String(kind)}'`);
+  if (!(kind in WATCH_TYPES)) throw new InvalidArgumentError(`watchpoint kind must be 'write', 'read' or 'access', got ${describeValue(kind)}`);
   checkCount(length, 'watchpoint length');
   if (length === 0) throw new InvalidArgumentError('watchpoint length must be at least 1');
   return { kind, address: checkAddress(address, length), length };

@@ -1,7 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dir as tempDir, setGracefulCleanup } from 'tmp-promise';
 import { readElf, type ElfImage } from '../elf/elf-file.js';
 import { InvalidArgumentError, LaunchError, QemuFaultError } from '../errors.js';
 import { FaultInjectionFramework, type FrameworkOptions } from '../framework/framework.js';
@@ -14,12 +13,11 @@ import { formatAddress, type SocketAddress } from '../transport/address.js';
 import { connectSocket } from '../transport/connect.js';
 import { buildQemuArgs, type ChannelAddresses } from './qemu-args.js';
 import { defaultQemuBinary } from './qemu-binary.js';
+import { createPrivateDir } from './private-dir.js';
+import { within } from '../wait.js';
 import { QemuProcess, requireQemuBinary } from './qemu-process.js';
 import { buildPlugin, type BuiltPlugin } from '../plugin/build-plugin.js';
 import { PluginListener, type PluginChannel } from '../plugin/plugin-channel.js';
-
-// Temp dirs of a process that exits normally or by a signal Node handles are removed on the way out.
-setGracefulCleanup();
 
 /** Options for {@link launch}. */
 export interface LaunchOptions extends FrameworkOptions {
@@ -84,10 +82,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
   if (shift !== undefined && !(Number.isInteger(shift) && shift >= 0 && shift <= 10)) {
     throw new InvalidArgumentError(`time.shift must be an integer from 0 to 10, got ${String(shift)}`);
   }
-  const [elf, tmp] = await Promise.all([
-    options.kernel ? readElf(options.kernel) : undefined,
-    tempDir({ prefix: 'qemu-fault-', mode: 0o700, unsafeCleanup: true }),
-  ]);
+  // In turn, not together: a kernel that fails to load must not leave a dir behind.
+  const elf = options.kernel ? await readElf(options.kernel) : undefined;
+  const tmp = await createPrivateDir();
   let qemu: QemuProcess | undefined;
   let listener: PluginListener | undefined;
   try {
@@ -117,12 +114,12 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
     // With the plugin (on-disconnect=exit) QEMU already dies with this process; setpriv only costs time then.
     qemu = QemuProcess.start(binary, commandLine, { tiedToOwner: !plugin });
     const framework = await connectAll(qemu, addresses, elf, listener, options);
-    framework.onClose(() => tmp.cleanup());
+    framework.onClose(() => tmp.remove());
     return Object.assign(framework, { process: qemu, addresses: { ...addresses, dir: tmp.path }, commandLine }) as LaunchedQemu;
   } catch (err) {
     await qemu?.kill();
     await listener?.close();
-    await tmp.cleanup();
+    await tmp.remove();
     throw err;
   }
 }
@@ -180,11 +177,15 @@ async function connectAll(
   let serial: SerialCapture | undefined;
   if (serialSocket) {
     serial = new SerialCapture();
-    serial.attach(serialSocket, () => `QEMU's serial port closed (${qemu.describeExit()})`);
+    // The port closes as QEMU exits, a moment before the exit is reaped: say how it ended once known.
+    serial.attach(serialSocket, async () => {
+      await within(qemu.exited, 1000);
+      return `QEMU's serial port closed (${qemu.describeExit()})`;
+    });
   }
   // Started with -S: paused until someone continues it.
   const framework = await FaultInjectionFramework.create(
-    { qmp, qtest, gdb, serial, elf, plugin, exited: qemu.exited },
+    { qmp, qtest, gdb, serial, elf, plugin, exited: qemu.exited, process: qemu },
     { ...options, trace, running: false },
   );
   const graceMs = options.closeGraceMs ?? 2000;
@@ -208,7 +209,7 @@ function closeChannel(channel: { close(): Promise<void> | void } | Socket): Prom
  * Retries `connect` while nothing listens at `address` yet (QEMU creates its sockets while it
  * starts), until the deadline or until QEMU is gone. Other errors are final.
  */
-async function untilListening<T>(
+export async function untilListening<T>(
   address: SocketAddress,
   limits: { deadline: number; gaveUp(): boolean },
   connect: (timeoutMs: number) => Promise<T>,
@@ -227,7 +228,8 @@ async function untilListening<T>(
   }
 }
 
-async function channelAddresses(
+/** Where each wanted channel will listen: a socket in `dir`, or a free loopback TCP port with `tcp`. */
+export async function channelAddresses(
   dir: string,
   want: { qtest: boolean; gdb: boolean; serial: boolean },
   tcp: boolean,

@@ -2,6 +2,7 @@ import { execa, type ResultPromise } from 'execa';
 import { LaunchError } from '../errors.js';
 import { findExecutable } from './find-executable.js';
 import { OutputTail } from './output-tail.js';
+import { guardProcess, releaseProcess } from './reaper.js';
 
 /** How a QEMU process ended. */
 export interface ExitInfo {
@@ -33,9 +34,15 @@ export class QemuProcess {
     readonly args: readonly string[],
   ) {
     child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk));
-    this.exited = child.then(
-      (result) => (this.exit = { exitCode: result.exitCode, signal: result.signal }),
-    );
+    // Besides setpriv and the plugin: the reaper also kills QEMU when this process dies (see reaper.ts).
+    const pid = child.pid;
+    if (pid !== undefined) guardProcess(pid);
+    // Exit is reported once stderr is drained too: an error quoting QEMU's last words must have all of them.
+    const drained = new Promise<void>((resolve) => (child.stderr ? child.stderr.once('close', resolve) : resolve()));
+    this.exited = Promise.all([child, drained]).then(([result]) => {
+      if (pid !== undefined) releaseProcess(pid);
+      return (this.exit = { exitCode: result.exitCode, signal: result.signal });
+    });
   }
 
   /**
@@ -76,6 +83,12 @@ export class QemuProcess {
     clearTimeout(timer);
     if (!this.exit) this.child.kill('SIGKILL');
     return this.exited;
+  }
+
+  /** Asks QEMU to quit (SIGTERM, which it handles as a clean shutdown), then kills it after `graceMs`. */
+  async quit(graceMs: number): Promise<ExitInfo> {
+    if (!this.exit) this.child.kill('SIGTERM');
+    return this.terminate(graceMs);
   }
 
   /** Kills QEMU at once (SIGKILL). */

@@ -35,6 +35,39 @@ export interface PluginHello {
   clock: boolean;
   /** Register access at exact freezes is available. */
   regs: boolean;
+  /**
+   * How {@link PluginChannel.armPc} freezes: `split` (default with the QEMU internals: the block is
+   * split at the pc, registers exact, cheap), `step` (singlestep while a pc is armed, exact, slow) or
+   * `pc-only` (no internals: mid-block freeze, registers not exact). Older plugins: `pc-only`.
+   */
+  pcTriggers: 'split' | 'step' | 'pc-only';
+  /** How {@link PluginChannel.armWatch} works: `replay` (default), `step`, or `none` (unsupported). */
+  watch: 'replay' | 'step' | 'none';
+  /** {@link PluginChannel.readMemory} / {@link PluginChannel.writeMemory} are available. */
+  memory: boolean;
+}
+
+/** The guest access that fired a watchpoint ({@link PluginChannel.armWatch}). */
+export interface PluginWatchHit {
+  kind: 'read' | 'write';
+  /** Address of the whole access (may start before the watched range). */
+  address: number;
+  /** Bytes accessed (1, 2, 4, 8). */
+  size: number;
+  /**
+   * Little-endian value of the accessed bytes right after the access (the value written, or read;
+   * exact up to 6 bytes). Absent for MMIO, where reading again would have side effects.
+   */
+  value?: number;
+  /** PC of the instruction that made the access. The freeze is right after that instruction. */
+  pc: number;
+  /** The access went to MMIO. */
+  io: boolean;
+  /**
+   * The freeze is later than right after the accessing instruction (more instructions of its block
+   * ran): a store-exclusive, or MMIO in the middle of a block (only without `-icount`).
+   */
+  late: boolean;
 }
 
 /** The vCPU is frozen right before instruction `count` (0-based, counted from QEMU start). */
@@ -55,7 +88,17 @@ export interface PluginHit {
   vtimeNs?: bigint;
   /** `main` if the guest was idle (WFI) when the timer ran: it then freezes at its first instruction after waking. */
   vtimeThread?: 'vcpu' | 'main';
+  /** Set when a watchpoint fired: the access (the first firing one of that instruction). */
+  watch?: PluginWatchHit;
 }
+
+/** Access kinds for {@link PluginChannel.armWatch}. */
+export type PluginWatchKind = 'r' | 'w' | 'rw';
+
+/** Trigger table size of the plugin (instruction, pc and watch triggers share it). */
+export const PLUGIN_TRIGGER_LIMIT = 64;
+/** Largest {@link PluginChannel.readMemory} / {@link PluginChannel.writeMemory} in one command. */
+export const PLUGIN_MEMORY_CHUNK = 1024;
 
 export interface PluginEvents {
   hit: (hit: PluginHit) => void;
@@ -267,13 +310,83 @@ export class PluginChannel {
     await this.command(`arm-insn ${token} ${BigInt(n)}`);
   }
 
-  /** Freeze before the instruction at `pc` executes, after letting `skip` executions pass. */
-  async armPc(token: string, pc: number, skip = 0): Promise<void> {
+  /**
+   * Freeze before the instruction at `pc` executes, after letting `skip` executions pass. One-shot
+   * unless `keep` (then it fires at every later execution too, until disarmed). With
+   * `hello.pcTriggers === 'split'` the freeze is exact: registers can be read and written, and
+   * `setRegister(15, ...)` continues there (e.g. pc + 2 skips a 16-bit instruction).
+   */
+  async armPc(token: string, pc: number, skip = 0, options: { keep?: boolean } = {}): Promise<void> {
     checkToken(token);
-    await this.command(`arm-pc ${token} 0x${pc.toString(16)} ${skip}`);
+    checkAddress(pc, 'pc');
+    if (pc % 2 !== 0) throw new InvalidArgumentError(`pc 0x${pc.toString(16)} is odd (a Thumb function symbol? use 0x${(pc - 1).toString(16)})`);
+    checkCount(skip, 'skip');
+    await this.command(`arm-pc ${token} 0x${pc.toString(16)} ${skip}${options.keep ? ' keep' : ''}`);
   }
 
+  /**
+   * Data watchpoint on `[addr, addr + len)`: freezes right after each guest instruction whose
+   * access of kind `kind` (`r`, `w`, `rw`) overlaps the range completes, before the next instruction
+   * executes (the hit carries {@link PluginHit.watch}; registers are exact). The first `skip`
+   * matching accesses pass. Stays armed until {@link disarm}. Accesses QEMU makes itself (exception
+   * stacking, DMA, debug writes) are not seen. Needs `hello.watch !== 'none'`.
+   */
+  async armWatch(token: string, kind: PluginWatchKind, addr: number, len: number, skip = 0): Promise<void> {
+    checkToken(token);
+    if (kind !== 'r' && kind !== 'w' && kind !== 'rw') throw new InvalidArgumentError(`watch kind '${String(kind)}' (r, w or rw)`);
+    checkAddress(addr, 'address');
+    if (!Number.isInteger(len) || len < 1 || addr + len > 0x1_0000_0000)
+      throw new InvalidArgumentError(`watch length ${len} at 0x${addr.toString(16)} (1..${0x1_0000_0000 - addr})`);
+    checkCount(skip, 'skip');
+    await this.command(`arm-watch ${token} ${kind} 0x${addr.toString(16)} ${len} ${skip}`);
+  }
+
+  /**
+   * Reads guest memory (virtual addresses, as the CPU sees them) while frozen. Done by the vCPU
+   * thread, so it is exact at the freeze; MMIO reads have their side effects.
+   */
+  async readMemory(addr: number, len: number): Promise<Buffer> {
+    checkAddress(addr, 'address');
+    if (!Number.isInteger(len) || len < 0 || addr + len > 0x1_0000_0000) throw new InvalidArgumentError(`read length ${len}`);
+    const parts: Buffer[] = [];
+    for (let off = 0; off < len; off += PLUGIN_MEMORY_CHUNK) {
+      const n = Math.min(PLUGIN_MEMORY_CHUNK, len - off);
+      const hex = await this.command(`read 0x${(addr + off).toString(16)} ${n}`);
+      const part = Buffer.from(hex, 'hex');
+      if (part.length !== n) throw new ProtocolError(`plugin read returned ${part.length} bytes, wanted ${n}`);
+      parts.push(part);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Writes guest memory while frozen (also ROM/flash, like a debugger). At an exact freeze the
+   * current block restarts afterwards, so patched code takes effect at once.
+   */
+  async writeMemory(addr: number, data: Uint8Array): Promise<void> {
+    checkAddress(addr, 'address');
+    if (addr + data.length > 0x1_0000_0000) throw new InvalidArgumentError(`write of ${data.length} bytes at 0x${addr.toString(16)}`);
+    for (let off = 0; off < data.length; off += PLUGIN_MEMORY_CHUNK) {
+      const part = Buffer.from(data.subarray(off, Math.min(data.length, off + PLUGIN_MEMORY_CHUNK)));
+      await this.command(`write 0x${(addr + off).toString(16)} ${part.toString('hex')}`);
+    }
+  }
+
+  /** Reads a little-endian 32-bit word while frozen. */
+  async readWord(addr: number): Promise<number> {
+    return (await this.readMemory(addr, 4)).readUInt32LE(0);
+  }
+
+  /** Writes a little-endian 32-bit word while frozen. */
+  async writeWord(addr: number, value: number): Promise<void> {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(value >>> 0);
+    await this.writeMemory(addr, b);
+  }
+
+  /** Disarms every trigger with this token (instruction, pc, watch and the vtime timer); returns how many. */
   async disarm(token: string): Promise<number> {
+    checkToken(token);
     return Number(await this.command(`disarm ${token}`));
   }
 
@@ -379,6 +492,9 @@ export class PluginChannel {
           precise: kv['precise'] === 'singlestep' ? 'singlestep' : 'flush',
           clock: kv['clock'] === '1',
           regs: kv['regs'] === '1',
+          pcTriggers: kv['pc'] === 'split' ? 'split' : kv['pc'] === 'step' ? 'step' : 'pc-only',
+          watch: kv['watch'] === 'replay' ? 'replay' : kv['watch'] === 'step' ? 'step' : 'none',
+          memory: kv['mem'] === '1',
         };
         this.helloResolve?.(hello);
         this.helloResolve = undefined;
@@ -391,6 +507,7 @@ export class PluginChannel {
           exact: w[3] === 'exact',
           tokens: (w[4] ?? '').split(',').filter(Boolean),
         };
+        const watch: Partial<PluginWatchHit> = {};
         for (const extra of w.slice(5)) {
           const eq = extra.indexOf('=');
           const key = extra.slice(0, eq);
@@ -399,7 +516,16 @@ export class PluginChannel {
           else if (key === 'w') hit.lastWakeNs = BigInt(value);
           else if (key === 'v') hit.vtimeNs = BigInt(value);
           else if (key === 'vt') hit.vtimeThread = value === 'main' ? 'main' : 'vcpu';
+          else if (key === 'wk') watch.kind = value === 'w' ? 'write' : 'read';
+          else if (key === 'wa') watch.address = Number.parseInt(value, 16);
+          else if (key === 'ws') watch.size = Number(value);
+          else if (key === 'wv') watch.value = Number(BigInt(value));
+          else if (key === 'wpc') watch.pc = Number.parseInt(value, 16);
+          else if (key === 'wio') watch.io = value === '1';
+          else if (key === 'wlate') watch.late = value === '1';
         }
+        if (watch.kind !== undefined && watch.address !== undefined && watch.size !== undefined && watch.pc !== undefined)
+          hit.watch = { io: false, late: false, ...watch } as PluginWatchHit;
         this.frozen = hit;
         for (const l of this.listeners.hit) l(hit);
         this.deliver(hit);
@@ -436,10 +562,28 @@ function checkToken(token: string): void {
   if (!/^[A-Za-z0-9_.:-]{1,47}$/.test(token)) throw new InvalidArgumentError(`bad trigger token '${token}' (1-47 of [A-Za-z0-9_.:-])`);
 }
 
+function checkAddress(addr: number, what: string): void {
+  if (!Number.isInteger(addr) || addr < 0 || addr > 0xffff_ffff) throw new InvalidArgumentError(`${what} ${addr} is not a 32-bit address`);
+}
+
+function checkCount(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer, not ${n}`);
+}
+
 function replyError(message: string): QemuFaultError {
-  if (message === 'unsupported')
-    return new ChannelUnavailableError('plugin internals', 'this plugin command', 'This QEMU binary does not export the symbols it needs.');
-  if (/^(usage|bad number|register number|instruction .* is not in the future|virtual time .* is not in the future|already frozen)/.test(message))
+  if (message === 'unsupported' || message.startsWith('unsupported:')) {
+    const what = /^unsupported: (.*?) needs/.exec(message)?.[1];
+    return new ChannelUnavailableError(
+      'plugin internals',
+      what ? `The plugin's '${what}'` : 'This plugin command',
+      'This QEMU binary does not export the internal symbols it needs (Debian builds with --enable-modules do).',
+    );
+  }
+  if (
+    /^(usage|bad |register number|instruction .* is not in the future|virtual time .* is not in the future|already frozen|trigger limit|too many arguments|missing command|cannot access)/.test(
+      message,
+    )
+  )
     return new InvalidArgumentError(`plugin: ${message}`);
   return new ProtocolError(`plugin refused: ${message}`);
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { ConnectionClosedError, InvalidArgumentError, ProtocolError, QtestError, TimeoutError } from '../errors.js';
-import { checkAddress, checkCount, checkInt32, checkUnsigned } from '../integers.js';
+import { checkAddress, checkInt32, checkTransferLength, checkUnsigned } from '../integers.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
 import type { CloseInfo } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
@@ -61,7 +61,9 @@ export class QtestClient {
     this.traceFn = options.trace;
     this.closed = new Promise((resolve) => {
       socket.once('close', () => {
-        this.shutdown({ by: 'peer', reason: `${this.address} closed the connection` });
+        const partial = this.reader.partial();
+        const where = partial ? ` in the middle of a reply (${JSON.stringify(partial)})` : '';
+        this.shutdown({ by: 'peer', reason: `${this.address} closed the connection${where}` });
         resolve(this.closeInfo!);
       });
     });
@@ -169,7 +171,7 @@ export class QtestClient {
 
   /** Reads `length` bytes (base64 transfer, pipelined in chunks). */
   async readBytes(address: bigint | number, length: number): Promise<Buffer> {
-    checkCount(length, 'length');
+    checkTransferLength(length);
     const start = checkAddress(address, length);
     const chunks: Promise<Buffer>[] = [];
     for (let off = 0; off < length; off += BULK_CHUNK_BYTES) {

@@ -76,6 +76,11 @@ export class LineReader {
     return lines;
   }
 
+  /** The start of an unfinished line held so far ('' if none), for saying where a connection was cut. */
+  partial(maxChars = 80): string {
+    return Buffer.concat(this.parts, this.partBytes).subarray(0, maxChars).toString('utf8');
+  }
+
   private append(piece: Buffer): void {
     if (piece.length === 0) return;
     this.partBytes += piece.length;

@@ -27,10 +27,18 @@ export class SerialCapture {
 
   constructor(private readonly limit = DEFAULT_LIMIT) {}
 
-  /** Starts capturing from a connected socket; `describeEnd` says why it closed (e.g. QEMU's exit). */
-  attach(socket: Socket, describeEnd: () => string = () => 'the serial port closed'): void {
+  /**
+   * Starts capturing from a connected socket; `describeEnd` says why it closed (e.g. QEMU's exit,
+   * which may only be known a moment after the socket closes: it may return a promise).
+   */
+  attach(socket: Socket, describeEnd: () => string | Promise<string> = () => 'the serial port closed'): void {
     socket.on('data', (chunk: Buffer) => this.push(this.decoder.decode(chunk, { stream: true })));
-    socket.on('close', () => this.end(new ConnectionClosedError(describeEnd())));
+    socket.on('close', () => {
+      void Promise.resolve()
+        .then(describeEnd)
+        .catch(() => 'the serial port closed')
+        .then((reason) => this.end(new ConnectionClosedError(reason)));
+    });
     socket.on('error', () => socket.destroy());
   }
 

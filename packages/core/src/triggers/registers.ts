@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { describeValue } from '../integers.js';
 
 /** ARM core register names accepted by {@link Registers}; `sp`/`lr`/`pc` alias r13–r15, `cpsr` aliases `xpsr`. */
 export type ArmRegisterName =
@@ -23,13 +24,13 @@ export function registerNumber(name: string): number {
   if (lower in alias) return alias[lower]!;
   const m = /^r(\d{1,2})$/.exec(lower);
   if (m && Number(m[1]) <= 15) return Number(m[1]);
-  throw new InvalidArgumentError(`unknown register '${String(name)}'; use r0–r15, sp, lr, pc or xpsr (cpsr)`);
+  throw new InvalidArgumentError(`unknown register ${describeValue(name)}; use r0–r15, sp, lr, pc or xpsr (cpsr)`);
 }
 
 /** Checks a register value: an unsigned 32-bit integer. */
 export function checkRegisterValue(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw new InvalidArgumentError(`register ${name} takes an unsigned 32-bit integer, got ${String(value)}`);
+    throw new InvalidArgumentError(`register ${name} takes an unsigned 32-bit integer, got ${describeValue(value)}`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, QemuFaultError, TimeoutError } from '../errors.js';
-import type { PluginChannel, PluginHit } from '../plugin/plugin-channel.js';
+import { describeValue } from '../integers.js';
+import type { PluginChannel, PluginHit, PluginWatchHit } from '../plugin/plugin-channel.js';
 import { checkRegisterValue, registerNumber, XPSR, type ArmRegisterName, type Registers } from './registers.js';
 import type { AccessInfo, TriggerCallback, TriggerContext, TriggerHandle, TriggerKind } from './types.js';
 
@@ -11,7 +12,7 @@ export class TriggerCallbackError extends QemuFaultError {
   readonly timeNs: number;
 
   constructor(kind: TriggerKind, timeNs: number, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = cause instanceof Error ? cause.message : describeValue(cause);
     super('TRIGGER_FAILED', `${kind} trigger callback failed at guest time ${timeNs} ns: ${why}`, { cause });
     this.timeNs = timeNs;
   }
@@ -28,7 +29,13 @@ interface PluginTrigger {
   kind: 'pc' | 'watch';
   callback: TriggerCallback;
   token: string;
+  /** Watchpoints fire at every matching access until cancelled; PC triggers once. */
+  persistent: boolean;
 }
+
+/** Which accesses a data trigger watches. */
+export type WatchKind = 'read' | 'write' | 'access';
+const WATCH_CODES: Record<WatchKind, 'r' | 'w' | 'rw'> = { read: 'r', write: 'w', access: 'rw' };
 
 export interface TriggerEngineOptions {
   /** Bound on one callback (default 30 000 ms): a callback that never settles fails the run. */
@@ -70,6 +77,7 @@ export class TriggerEngine {
   get frozen(): boolean {
     return this.frozenAt !== undefined;
   }
+
 
   /** The first callback failure, if any (cleared by {@link takeFailure}). */
   takeFailure(): Error | undefined {
@@ -129,9 +137,21 @@ export class TriggerEngine {
     const id = this.nextId++;
     const token = `pc${id}`;
     await this.plugin.armPc(token, pc, hit - 1);
-    this.pluginTriggers.set(token, { id, kind: 'pc', callback, token });
-    return this.handle(id, async () => {
-      if (this.pluginTriggers.delete(token)) await this.plugin.disarm(token);
+    return this.addPluginTrigger({ id, kind: 'pc', callback, token, persistent: false });
+  }
+
+  /** Freezes right after each guest access of `kind` to [address, address + size), before the next instruction. */
+  async watch(kind: WatchKind, address: number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+    const id = this.nextId++;
+    const token = `w${id}`;
+    await this.plugin.armWatch(token, WATCH_CODES[kind], address, size);
+    return this.addPluginTrigger({ id, kind: 'watch', callback, token, persistent: true });
+  }
+
+  private addPluginTrigger(trigger: PluginTrigger): TriggerHandle {
+    this.pluginTriggers.set(trigger.token, trigger);
+    return this.handle(trigger.id, async () => {
+      if (this.pluginTriggers.delete(trigger.token)) await this.plugin.disarm(trigger.token);
     });
   }
 
@@ -216,8 +236,8 @@ export class TriggerEngine {
       for (const token of hit.tokens) {
         const trigger = this.pluginTriggers.get(token);
         if (!trigger) continue;
-        this.pluginTriggers.delete(token); // plugin triggers are one-shot
-        await this.fire(trigger.id, trigger.kind, trigger.callback, hit, timeNs);
+        if (!trigger.persistent) this.pluginTriggers.delete(token);
+        await this.fire(trigger.id, trigger.kind, trigger.callback, hit, timeNs, hit.watch);
       }
     } catch (err) {
       this.fail(err as Error);
@@ -243,9 +263,11 @@ export class TriggerEngine {
     }
   }
 
-  private async fire(id: number, kind: TriggerKind, callback: TriggerCallback, hit: PluginHit, timeNs: number, access?: AccessInfo): Promise<void> {
+  private async fire(id: number, kind: TriggerKind, callback: TriggerCallback, hit: PluginHit, timeNs: number, watch?: PluginWatchHit): Promise<void> {
     this.fired.set(id, (this.fired.get(id) ?? 0) + 1);
-    this.options.record('trigger', `${kind} trigger #${id} fired at pc 0x${hit.pc.toString(16)}, instruction ${hit.count}`, timeNs);
+    const access: AccessInfo | undefined = watch && { kind: watch.kind, address: watch.address, size: watch.size, pc: watch.pc };
+    const what = access ? `, ${access.kind} of ${access.size} bytes at 0x${access.address.toString(16)} by pc 0x${access.pc.toString(16)}` : '';
+    this.options.record('trigger', `${kind} trigger #${id} fired at pc 0x${hit.pc.toString(16)}, instruction ${hit.count}${what}`, timeNs);
     const context: TriggerContext = {
       kind,
       timeNs,
