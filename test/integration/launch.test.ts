@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ChannelUnavailableError,
   ConnectionError,
@@ -13,18 +12,9 @@ import {
   LaunchError,
 } from '@qemu-fault/core';
 import { firmware } from '../support/firmware.js';
+import { afterThisTest, scratchDir } from '../support/scratch.js';
 import { withQemu } from '../support/with-qemu.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function scratchDir(name: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), name));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 describe('launch', () => {
   it('starts QEMU paused with every channel in a private 0700 dir, and close() removes it', async () => {
@@ -106,7 +96,7 @@ describe('connect: attaching to a QEMU started by hand', () => {
       { stdio: 'ignore' },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    cleanups.push(async () => {
+    afterThisTest(async () => {
       child.kill('SIGKILL');
       await exited;
     });

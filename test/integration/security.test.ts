@@ -1,24 +1,14 @@
 // What other local users and the guest can and cannot do to us (launch.test.ts already covers the
 // 0700 dir, loopback TCP addresses, and kernel paths with spaces, quotes and commas).
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectSocket } from '../../packages/core/src/transport/connect.js';
 import { commandLineOf, LOOPBACK_V4_HEX, parentOf, tcpListenersOf } from '../support/processes.js';
+import { scratchDir } from '../support/scratch.js';
 import { withQemu } from '../support/with-qemu.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function scratchDir(name: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), name));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 describe('sockets', () => {
   it('all live in the private dir, which only we can enter; QEMU listens on no TCP port', () =>
