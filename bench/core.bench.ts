@@ -5,10 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch } from '@qemu-fault/core';
+import { GdbClient, launch, QmpClient, QtestClient } from '@qemu-fault/core';
 import { firmware } from '../test/support/firmware.js';
 import { interleave, median, perCallMicros, report } from './measure.js';
-import { bareCycle, RawGdb, RawQmp, RawQtest, spareQemu } from './raw-clients.js';
+import { bareCycle, RawGdb, RawQmp, RawQtest } from './raw-clients.js';
 
 const MACHINE = ['-M', 'mps2-an385', '-kernel', firmware(), '-S', '-display', 'none', '-nodefaults'];
 
@@ -33,32 +33,67 @@ export async function benchLaunchCycle(iterations = 30): Promise<void> {
   }
 }
 
-export async function benchRoundTrips(count = 2000): Promise<void> {
-  const ours = await launch({ machine: 'mps2-an385', kernel: firmware() });
-  // The raw clients talk to a second, bare QEMU whose channels nobody else holds.
-  const spare = await spareQemu(MACHINE);
+/** A client of one channel: connects to a socket, does one round trip, disconnects. */
+interface Side {
+  connect(path: string): Promise<{ op(): Promise<unknown>; close(): unknown }>;
+}
+
+/**
+ * Our protocol clients against minimal raw ones, on the same sockets of one QEMU (launched as
+ * launch() does: -icount, our plugin). QEMU serves one client per socket, so the two sides take
+ * turns in short batches, connecting afresh each time: a burst of load elsewhere on this shared
+ * machine then hits both alike, and both see the very same QEMU process.
+ */
+export async function benchRoundTrips(count = 300, rounds = 15): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'qf-bench-rt-'));
+  const [qmpPath, qtestPath, gdbPath] = ['qmp', 'qtest', 'gdb'].map((n) => join(dir, `${n}.sock`)) as [string, string, string];
+  const qemu = await launch({
+    machine: 'mps2-an385',
+    kernel: firmware(),
+    channels: { qtest: false, gdb: false, serial: false },
+    args: ['-qmp', `unix:${qmpPath},server=on,wait=off`, '-qtest', `unix:${qtestPath},server=on,wait=off`, '-qtest-log', '/dev/null', '-gdb', `unix:${gdbPath},server=on,wait=off`],
+  });
+  const addr = qemu.symbol('scratch');
+  const hex = addr.toString(16);
+  const pairs: Array<[string, string, Side, Side]> = [
+    [
+      'QMP query-status',
+      qmpPath,
+      { connect: async (p) => withOp(await QmpClient.connect(p), (c) => c.execute('query-status')) },
+      { connect: async (p) => withOp(await RawQmp.connect(p), (c) => c.execute('query-status')) },
+    ],
+    [
+      'qtest readl',
+      qtestPath,
+      { connect: async (p) => withOp(await QtestClient.connect(p), (c) => c.readl(addr)) },
+      { connect: async (p) => withOp(await RawQtest.connect(p), (c) => c.command(`readl 0x${hex}`)) },
+    ],
+    [
+      'gdbstub m, 4 bytes',
+      gdbPath,
+      { connect: async (p) => withOp(await GdbClient.connect(p), (c) => c.readMemory(addr, 4)) },
+      { connect: async (p) => withOp(await RawGdb.connect(p), (c) => c.request(`m${hex},4`)) },
+    ],
+  ];
   try {
-    const rawQmp = await RawQmp.connect(spare.qmp);
-    const rawQtest = await RawQtest.connect(spare.qtest);
-    const rawGdb = await RawGdb.connect(spare.gdb);
-    const addr = ours.symbol('scratch').toString(16);
-    const pairs: Array<[string, () => Promise<unknown>, () => Promise<unknown>]> = [
-      ['QMP query-status', () => ours.qmp.execute('query-status'), () => rawQmp.execute('query-status')],
-      ['qtest readl (readPhysical)', () => ours.readPhysical(Number.parseInt(addr, 16), 4), () => rawQtest.command(`readl 0x${addr}`)],
-      ['gdbstub m, 4 bytes (read)', () => ours.read(Number.parseInt(addr, 16), 4), () => rawGdb.request(`m${addr},4`)],
-    ];
-    for (const [title, op, baseline] of pairs) {
+    for (const [title, path, oursSide, rawSide] of pairs) {
       const o: number[] = [];
       const b: number[] = [];
-      for (let round = 0; round < 3; round++) {
-        o.push(await perCallMicros(op, count));
-        b.push(await perCallMicros(baseline, count));
+      for (let round = 0; round < rounds; round++) {
+        for (const [side, out] of [[oursSide, o], [rawSide, b]] as const) {
+          const client = await side.connect(path);
+          out.push(await perCallMicros(client.op, count));
+          await client.close();
+        }
       }
       report(`${title} round trip`, median(o), median(b), 'µs', '≤ 1.2x');
     }
-    for (const client of [rawQmp, rawQtest, rawGdb]) client.close();
   } finally {
-    await ours.close();
-    await spare.close();
+    await qemu.close();
+    await rm(dir, { recursive: true, force: true });
   }
+}
+
+function withOp<C extends { close(): unknown }>(client: C, op: (c: C) => Promise<unknown>) {
+  return { op: () => op(client), close: () => client.close() };
 }

@@ -34,7 +34,7 @@ export async function interleave(
 
 /** Times `count` back-to-back calls of `op` and returns the mean time per call in microseconds. */
 export async function perCallMicros(op: () => Promise<unknown>, count: number): Promise<number> {
-  for (let i = 0; i < Math.min(200, count); i++) await op(); // warm up (JIT, caches)
+  for (let i = 0; i < Math.min(50, count); i++) await op(); // warm up (JIT, caches)
   const start = performance.now();
   for (let i = 0; i < count; i++) await op();
   return ((performance.now() - start) * 1000) / count;

@@ -5,9 +5,6 @@
 import { spawn } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 /** Connects, retrying while QEMU has not created the socket yet. */
 export async function rawConnect(path: string): Promise<Socket> {
@@ -111,26 +108,4 @@ export async function bareCycle(qemuArgs: string[], qmpPath: string): Promise<vo
   await qmp.execute('quit');
   await exited;
   qmp.close();
-}
-
-/** A bare QEMU with QMP, qtest and gdbstub sockets and no clients, for the raw baselines. */
-export async function spareQemu(qemuArgs: string[]): Promise<{ qmp: string; qtest: string; gdb: string; close(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'qf-spare-'));
-  const [qmp, qtest, gdb] = ['qmp', 'qtest', 'gdb'].map((n) => join(dir, `${n}.sock`)) as [string, string, string];
-  const child = spawn(
-    'qemu-system-arm',
-    [...qemuArgs, '-accel', 'tcg', '-qmp', `unix:${qmp},server=on,wait=off`, '-qtest', `unix:${qtest},server=on,wait=off`, '-qtest-log', '/dev/null', '-gdb', `unix:${gdb},server=on,wait=off`],
-    { stdio: 'ignore' },
-  );
-  const exited = once(child, 'exit');
-  return {
-    qmp,
-    qtest,
-    gdb,
-    async close() {
-      child.kill('SIGKILL');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
