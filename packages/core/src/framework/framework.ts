@@ -16,7 +16,10 @@ import { runGuest, type RunOptions, type RunResult } from './run-guest.js';
 import type { ExitInfo, QemuProcess } from '../launch/qemu-process.js';
 import type { PluginChannel } from '../plugin/plugin-channel.js';
 import type { Registers } from '../triggers/registers.js';
-import { TriggerEngine, type WatchKind } from '../triggers/trigger-engine.js';
+import { FreezeServer, type WatchKind } from '../triggers/freeze-server.js';
+import { TriggerEngine } from '../triggers/trigger-engine.js';
+import { PatchedTimeNotifier } from '../triggers/patched-time.js';
+import { gdbRegisters, whilePaused } from '../triggers/registers.js';
 import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
 import { checkAddress, checkCount, checkTransferLength, describeValue } from '../integers.js';
 import { within } from '../wait.js';
@@ -104,7 +107,7 @@ export class FaultInjectionFramework {
   private running = false;
   /** The reason of QEMU's last SHUTDOWN event (e.g. `guest-reset` under -no-reboot), to explain an exit. */
   private shutdownReason: string | undefined;
-  private readonly engine: TriggerEngine | undefined;
+  private readonly engine: FreezeServer | undefined;
   private closing: Promise<void> | undefined;
   private readonly cleanups: Array<() => Promise<void> | void> = [];
 
@@ -113,17 +116,16 @@ export class FaultInjectionFramework {
     trace: InjectionTrace,
     running: boolean,
     options: FrameworkOptions,
+    /** This QEMU has the original framework's patched `time-notify` (used when our plugin is absent). */
+    patchedTime: boolean,
   ) {
     this.trace = trace;
     this.running = running;
-    if (channels.plugin) {
-      const plugin = channels.plugin;
-      this.engine = new TriggerEngine(plugin, {
-        callbackTimeoutMs: options.callbackTimeoutMs,
-        record: (kind, text, timeNs) => trace.record(kind, text, timeNs),
-      });
-      trace.clock = () => this.engine?.knownTimeNs();
-    }
+    const record = (kind: 'notify' | 'trigger' | 'register', text: string, timeNs: number | undefined) => void trace.record(kind, text, timeNs);
+    const serverOptions = { callbackTimeoutMs: options.callbackTimeoutMs, record };
+    if (channels.plugin) this.engine = new TriggerEngine(channels.plugin, serverOptions);
+    else if (patchedTime) this.engine = new PatchedTimeNotifier(channels.qmp, channels.gdb && gdbRegisters(channels.gdb), serverOptions);
+    if (this.engine) trace.clock = () => this.engine?.knownTimeNs();
     this.endianness = channels.elf?.endianness ?? 'little';
     this.cpus = new Cpus(channels.qmp);
     this.memory = new MemoryAccess({
@@ -178,7 +180,8 @@ export class FaultInjectionFramework {
     options: FrameworkOptions & { trace?: InjectionTrace; running?: boolean } = {},
   ): Promise<FaultInjectionFramework> {
     const running = options.running ?? (await channels.qmp.execute<{ running: boolean }>('query-status')).running;
-    return new FaultInjectionFramework(channels, options.trace ?? new InjectionTrace(options.verbose, options.log), running, options);
+    const patchedTime = !channels.plugin && (await channels.qmp.hasCommand('time-notify'));
+    return new FaultInjectionFramework(channels, options.trace ?? new InjectionTrace(options.verbose, options.log), running, options, patchedTime);
   }
 
   /**
@@ -314,7 +317,9 @@ export class FaultInjectionFramework {
    * is paused.
    */
   get registers(): Registers {
-    return this.triggers('registers').registers(() => !this.running);
+    if (this.engine) return this.engine.registers(() => !this.running);
+    if (this.channels.gdb) return whilePaused(gdbRegisters(this.channels.gdb), () => !this.running);
+    throw new ChannelUnavailableError('gdbstub', 'registers', 'Start QEMU with -gdb and pass it to connect(), or use launch().');
   }
 
   /**
@@ -336,7 +341,7 @@ export class FaultInjectionFramework {
     );
   }
 
-  private triggers(feature: string): TriggerEngine {
+  private triggers(feature: string): FreezeServer {
     if (!this.engine) {
       throw new ChannelUnavailableError('qemu-fault plugin', feature, 'Use launch() (it loads the plugin and runs QEMU under -icount).');
     }

@@ -1,7 +1,7 @@
 import { ConnectionClosedError, InvalidArgumentError } from '../errors.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import type { SerialCapture } from '../serial/serial-capture.js';
-import type { TriggerEngine } from '../triggers/trigger-engine.js';
+import type { FreezeServer } from '../triggers/freeze-server.js';
 import type { ExitInfo } from '../launch/qemu-process.js';
 import { within } from '../wait.js';
 
@@ -36,7 +36,7 @@ export interface RunResult {
 /** What a run needs from the framework. */
 export interface RunDeps {
   qmp: QmpClient;
-  engine: TriggerEngine | undefined;
+  engine: FreezeServer | undefined;
   serial: SerialCapture | undefined;
   /** Settles when QEMU exits (launched QEMUs only). */
   exited: Promise<ExitInfo> | undefined;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import type { GdbClient } from '../gdb/gdb-client.js';
 import { describeValue } from '../integers.js';
 
 /** ARM core register names accepted by {@link Registers}; `sp`/`lr`/`pc` alias r13–r15, `cpsr` aliases `xpsr`. */
@@ -33,4 +34,31 @@ export function checkRegisterValue(name: string, value: unknown): number {
     throw new InvalidArgumentError(`register ${name} takes an unsigned 32-bit integer, got ${describeValue(value)}`);
   }
   return value;
+}
+
+/** Registers through the gdbstub (which only answers while the VM is stopped). */
+export function gdbRegisters(gdb: GdbClient): Registers {
+  return {
+    get: async (name) => Number(await gdb.readRegister(registerName(name))),
+    set: async (name, value) => gdb.writeRegister(registerName(name), checkRegisterValue(name, value)),
+    all: async () => Object.fromEntries(Object.entries(await gdb.readRegisters()).map(([name, value]) => [name, Number(value)])),
+  };
+}
+
+/** The gdbstub's name for a register (r13–r15 and cpsr have their own names there). */
+function registerName(name: string): string {
+  const n = registerNumber(name);
+  return n === XPSR ? 'xpsr' : n === 13 ? 'sp' : n === 14 ? 'lr' : n === 15 ? 'pc' : `r${n}`;
+}
+
+/** Wraps `registers` so every access first checks that the guest is paused or frozen. */
+export function whilePaused(registers: Registers, paused: () => boolean): Registers {
+  const check = () => {
+    if (!paused()) throw new InvalidArgumentError('registers can be read only while the guest is paused or frozen in a trigger callback');
+  };
+  return {
+    get: async (name) => (check(), registers.get(name)),
+    set: async (name, value) => (check(), registers.set(name, value)),
+    all: async () => (check(), registers.all()),
+  };
 }

@@ -1,22 +1,11 @@
-import { InvalidArgumentError, QemuFaultError, TimeoutError } from '../errors.js';
-import { describeValue } from '../integers.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { PluginChannel, PluginHit, PluginWatchHit } from '../plugin/plugin-channel.js';
 import { checkRegisterValue, registerNumber, XPSR, type ArmRegisterName, type Registers } from './registers.js';
+import { FreezeServer, type FreezeServerOptions, type WatchKind } from './freeze-server.js';
 import type { AccessInfo, TriggerCallback, TriggerContext, TriggerHandle, TriggerKind } from './types.js';
 
 /** The single virtual-clock timer all time notifications share. */
 const VTIME_TOKEN = 'vt';
-
-/** A trigger callback failed (or never settled); carries the guest time it happened at. */
-export class TriggerCallbackError extends QemuFaultError {
-  readonly timeNs: number;
-
-  constructor(kind: TriggerKind, timeNs: number, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : describeValue(cause);
-    super('TRIGGER_FAILED', `${kind} trigger callback failed at guest time ${timeNs} ns: ${why}`, { cause });
-    this.timeNs = timeNs;
-  }
-}
 
 interface Notification {
   id: number;
@@ -33,40 +22,26 @@ interface PluginTrigger {
   persistent: boolean;
 }
 
-/** Which accesses a data trigger watches. */
-export type WatchKind = 'read' | 'write' | 'access';
 const WATCH_CODES: Record<WatchKind, 'r' | 'w' | 'rw'> = { read: 'r', write: 'w', access: 'rw' };
-
-export interface TriggerEngineOptions {
-  /** Bound on one callback (default 30 000 ms): a callback that never settles fails the run. */
-  callbackTimeoutMs?: number;
-  /** Records a line in the injection trace. */
-  record(kind: 'notify' | 'trigger' | 'register', text: string, timeNs: number | undefined): void;
-}
 
 /**
  * Serves triggers from our TCG plugin: keeps time notifications sorted and multiplexed onto the
  * plugin's one virtual-clock timer, maps PC and data triggers to plugin tokens, runs the
  * callbacks while the vCPU is frozen, and resumes it when they settle.
  */
-export class TriggerEngine {
+export class TriggerEngine extends FreezeServer {
   private readonly notifications: Notification[] = [];
   private readonly pluginTriggers = new Map<string, PluginTrigger>();
   private armedVtime: number | undefined;
-  private nextId = 1;
   private frozenAt: { hit: PluginHit; timeNs: number } | undefined;
-  private holdRequests: Array<() => void> = [];
-  private failure: Error | undefined;
-  private readonly failureListeners = new Set<(err: Error) => void>();
-  private readonly holdListeners = new Set<() => void>();
   private serving: Promise<void> = Promise.resolve();
-  private readonly fired = new Map<number, number>();
   private started = false;
 
   constructor(
     private readonly plugin: PluginChannel,
-    private readonly options: TriggerEngineOptions,
+    options: FreezeServerOptions,
   ) {
+    super(options);
     plugin.on('hit', (hit) => {
       // Hits are serialised: the vCPU stays frozen until the previous one is resumed.
       this.serving = this.serving.then(() => this.onHit(hit));
@@ -78,24 +53,6 @@ export class TriggerEngine {
     return this.frozenAt !== undefined;
   }
 
-
-  /** The first callback failure, if any (cleared by {@link takeFailure}). */
-  takeFailure(): Error | undefined {
-    const err = this.failure;
-    this.failure = undefined;
-    return err;
-  }
-
-  onFailure(listener: (err: Error) => void): () => void {
-    this.failureListeners.add(listener);
-    return () => this.failureListeners.delete(listener);
-  }
-
-  /** Called when the guest has been held frozen at the end of a `forNs` budget. */
-  onHold(listener: () => void): () => void {
-    this.holdListeners.add(listener);
-    return () => this.holdListeners.delete(listener);
-  }
 
   /** Guest time known without asking: exact at a freeze, 0 before the guest first ran. */
   knownTimeNs(): number | undefined {
@@ -155,14 +112,6 @@ export class TriggerEngine {
     });
   }
 
-  /**
-   * Holds the guest frozen at the next freeze instead of resuming it (used by `run({ forNs })`).
-   * Resolves once it is held.
-   */
-  requestHold(): Promise<void> {
-    return new Promise((resolve) => this.holdRequests.push(resolve));
-  }
-
   /** Lets a held (or otherwise frozen) guest go on. */
   async release(): Promise<void> {
     if (!this.frozenAt) return;
@@ -202,17 +151,6 @@ export class TriggerEngine {
     };
   }
 
-  private handle(id: number, cancel: () => Promise<void>): TriggerHandle {
-    const fired = this.fired;
-    return {
-      id,
-      get fired() {
-        return fired.get(id) ?? 0;
-      },
-      cancel,
-    };
-  }
-
   /** Points the plugin's one timer at the earliest pending notification. */
   private async armEarliest(): Promise<void> {
     const next = this.notifications[0]?.timeNs;
@@ -228,6 +166,7 @@ export class TriggerEngine {
     // freezes it only at its first instruction after waking, later than the armed time.
     const timeNs = Number(await this.plugin.vtime());
     this.frozenAt = { hit, timeNs };
+    let error: unknown;
     try {
       if (hit.tokens.includes(VTIME_TOKEN)) {
         this.armedVtime = undefined;
@@ -240,16 +179,9 @@ export class TriggerEngine {
         await this.fire(trigger.id, trigger.kind, trigger.callback, hit, timeNs, hit.watch);
       }
     } catch (err) {
-      this.fail(err as Error);
+      error = err;
     }
-    // A failed callback leaves the guest frozen where it failed, for inspection and a clean stop.
-    if (this.failure) return;
-    const hold = this.holdRequests.splice(0);
-    if (hold.length) {
-      for (const resolve of hold) resolve();
-      for (const listener of this.holdListeners) listener();
-      return;
-    }
+    if (this.afterFreeze(error) === 'stay') return;
     this.frozenAt = undefined;
     await this.armEarliest().catch(() => undefined);
     await this.plugin.resume().catch(() => undefined);
@@ -264,10 +196,8 @@ export class TriggerEngine {
   }
 
   private async fire(id: number, kind: TriggerKind, callback: TriggerCallback, hit: PluginHit, timeNs: number, watch?: PluginWatchHit): Promise<void> {
-    this.fired.set(id, (this.fired.get(id) ?? 0) + 1);
     const access: AccessInfo | undefined = watch && { kind: watch.kind, address: watch.address, size: watch.size, pc: watch.pc };
     const what = access ? `, ${access.kind} of ${access.size} bytes at 0x${access.address.toString(16)} by pc 0x${access.pc.toString(16)}` : '';
-    this.options.record('trigger', `${kind} trigger #${id} fired at pc 0x${hit.pc.toString(16)}, instruction ${hit.count}${what}`, timeNs);
     const context: TriggerContext = {
       kind,
       timeNs,
@@ -276,23 +206,6 @@ export class TriggerEngine {
       registers: this.registers(() => false),
       ...(access ? { access } : {}),
     };
-    const timeoutMs = this.options.callbackTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`${kind} trigger callback #${id}`, timeoutMs, '(it never settled)')), timeoutMs);
-    });
-    try {
-      await Promise.race([Promise.resolve().then(() => callback(context)), timeout]);
-    } catch (err) {
-      throw new TriggerCallbackError(kind, timeNs, err);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    for (const listener of this.failureListeners) listener(err);
+    await this.runCallback(id, callback, context, `, instruction ${hit.count}${what}`);
   }
 }
-

@@ -20,7 +20,7 @@ export interface TriggerContext {
   kind: TriggerKind;
   /** Guest time (QEMU's virtual clock) in nanoseconds at the freeze. */
   timeNs: number;
-  /** Instructions started since QEMU started, at the freeze. */
+  /** Instructions started since QEMU started, at the freeze (-1n where the time source cannot count them: a patched QEMU's `time-notify`). */
   instructions: bigint;
   /** The PC of the next instruction to execute. */
   pc: number;
