@@ -82,12 +82,15 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
   if (shift !== undefined && !(Number.isInteger(shift) && shift >= 0 && shift <= 10)) {
     throw new InvalidArgumentError(`time.shift must be an integer from 0 to 10, got ${String(shift)}`);
   }
-  // In turn, not together: a kernel that fails to load must not leave a dir behind.
-  const elf = options.kernel ? await readElf(options.kernel) : undefined;
-  const tmp = await createPrivateDir();
+  // Together, to start sooner; a kernel that fails to load then removes the dir again.
+  const [elfRead, tmpMade] = await Promise.allSettled([options.kernel ? readElf(options.kernel) : undefined, createPrivateDir()]);
+  if (tmpMade.status === 'rejected') throw tmpMade.reason;
+  const tmp = tmpMade.value;
   let qemu: QemuProcess | undefined;
   let listener: PluginListener | undefined;
   try {
+    if (elfRead.status === 'rejected') throw elfRead.reason;
+    const elf = elfRead.value;
     const binary = requireQemuBinary(options.qemu ?? defaultQemuBinary(elf));
     const [addresses, plugin] = await Promise.all([
       channelAddresses(tmp.path, { qtest: true, gdb: true, serial: true, ...options.channels }, options.tcp ?? false),
@@ -113,8 +116,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
     );
     // With the plugin (on-disconnect=exit) QEMU already dies with this process; setpriv only costs time then.
     qemu = QemuProcess.start(binary, commandLine, { tiedToOwner: !plugin });
-    const framework = await connectAll(qemu, addresses, elf, listener, options);
-    framework.onClose(() => tmp.remove());
+    const framework = await connectAll(qemu, addresses, elf, listener, options, () => tmp.remove());
     return Object.assign(framework, { process: qemu, addresses: { ...addresses, dir: tmp.path }, commandLine }) as LaunchedQemu;
   } catch (err) {
     await qemu?.kill();
@@ -144,6 +146,8 @@ async function connectAll(
   elf: ElfImage | undefined,
   listener: PluginListener | undefined,
   options: LaunchOptions,
+  /** Clean-up that may run while QEMU shuts down (the temp dir's removal). */
+  alongsideQuit: () => Promise<void>,
 ): Promise<FaultInjectionFramework> {
   const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
   const trace = new InjectionTrace(options.verbose, options.log);
@@ -190,13 +194,16 @@ async function connectAll(
   );
   const graceMs = options.closeGraceMs ?? 2000;
   framework.onClose(async () => {
-    // Ask QEMU to quit; if it is already gone or does not answer, the grace period and SIGKILL take over.
-    // A guest frozen by the plugin blocks QEMU's shutdown; closing the plugin's socket ends QEMU at once.
-    if (!qemu.exitInfo) await qmp.execute('quit', undefined, { timeoutMs: plugin ? 200 : graceMs }).catch(() => plugin?.close());
-    await qemu.terminate(graceMs);
-    plugin?.close();
-    await listener?.close();
-    await Promise.all([serialSocket, qtest, gdb, qmp].map((channel) => channel && closeChannel(channel)));
+    const quit = async () => {
+      // Ask QEMU to quit; if it is already gone or does not answer, the grace period and SIGKILL take over.
+      // A guest frozen by the plugin blocks QEMU's shutdown; closing the plugin's socket ends QEMU at once.
+      if (!qemu.exitInfo) await qmp.execute('quit', undefined, { timeoutMs: plugin ? 200 : graceMs }).catch(() => plugin?.close());
+      await qemu.terminate(graceMs);
+      plugin?.close();
+      await Promise.all([serialSocket, qtest, gdb, qmp].map((channel) => channel && closeChannel(channel)));
+    };
+    // QEMU takes a few milliseconds to shut down: meanwhile, remove what no longer needs it.
+    await Promise.all([quit(), listener?.close(), alongsideQuit()]);
   });
   return framework;
 }
