@@ -536,6 +536,9 @@ const TALKS_TO_QEMU = [
   'instructions',
   'notify',
   'at',
+  'onWrite',
+  'onRead',
+  'onAccess',
   'run',
 ] as const satisfies ReadonlyArray<keyof FaultInjectionFramework>;
 
