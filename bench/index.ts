@@ -5,6 +5,7 @@
 import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
 import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
 import { benchFixture, benchWorkers } from './vitest.bench.js';
+import { benchCampaign } from './campaign.bench.js';
 
 console.log('qemu-fault benchmarks (medians; ratio = ours / baseline)\n');
 await benchLaunchCycle();
@@ -14,3 +15,4 @@ await benchTriggerLatency();
 await benchDeterminismSoak();
 await benchFixture();
 await benchWorkers();
+await benchCampaign();

@@ -1,0 +1,202 @@
+/**
+ * Turns a fault space into the campaign's numbered list of faults: symbols resolved, every model
+ * expanded over the targets it fits, in one fixed order (part, moment, target, model, parameter),
+ * so the same space always gives the same list and the same indices. Also splits the list into
+ * shards.
+ */
+import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
+import type { ArmRegisterName } from '../triggers/registers.js';
+import { checkPart, type FaultModelSpec, type FaultSpacePart, type FaultSpaceSpec, type MomentSpec, type TargetSpec } from './space.js';
+
+/** A target with its address resolved. */
+export type ResolvedTarget =
+  | { label: string; kind: 'memory'; address: number; length: number }
+  | { label: string; kind: 'register'; register: ArmRegisterName }
+  | { label: string; kind: 'instruction' };
+
+/** One concrete thing done at the moment. */
+export type FaultAction =
+  | { kind: 'bit-flip'; bit: number }
+  | { kind: 'stuck-at'; value: 0 | 1; bit: number; durationNs?: number; periodNs: number }
+  | { kind: 'overwrite'; value: number; size: 1 | 2 | 4; offset: number }
+  | { kind: 'skip'; count: number };
+
+/** A moment with its symbol resolved; `key` is its label, unique within a campaign. */
+export type ResolvedMoment =
+  | { key: string; kind: 'time'; ns: number }
+  | { key: string; kind: 'pc'; pc: number; hit: number }
+  | { key: string; kind: 'access'; address: number; length: number; access: 'read' | 'write'; hit: number };
+
+/** One fault of the campaign. */
+export interface Fault {
+  /** Position in the enumeration (stable for a given space and firmware). */
+  index: number;
+  /** `<target> <action> @ <moment>`, unique within the campaign. */
+  id: string;
+  target: ResolvedTarget;
+  action: FaultAction;
+  /** Human-readable action, e.g. `flip bit 3`. */
+  actionLabel: string;
+  moment: ResolvedMoment;
+}
+
+/** Finds a symbol's address and size (the kernel ELF's table). */
+export type SymbolLookup = (name: string) => { address: number; size: number };
+
+/** Which part of a split run this is: shard `index` (0-based) of `count`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** Default re-force period of stuck-at faults. */
+export const DEFAULT_STUCK_PERIOD_NS = 50_000;
+
+/** Guest nanoseconds as a short unique label: `5ms`, `5.4ms`, `0.000123ms`. */
+export function formatNs(ns: number): string {
+  const ms = (ns / 1e6).toFixed(6).replace(/\.?0+$/, '');
+  return `${ms}ms`;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+function resolveAt(at: string | number, lookup: SymbolLookup): number {
+  return typeof at === 'number' ? at : lookup(at).address;
+}
+
+/** Resolves a moment's symbol and gives it its label. */
+export function resolveMoment(m: MomentSpec, lookup: SymbolLookup): ResolvedMoment {
+  const name = (at: string | number) => (typeof at === 'number' ? hex(at) : at);
+  switch (m.kind) {
+    case 'time':
+      return { key: formatNs(m.ns), kind: 'time', ns: m.ns };
+    case 'pc': {
+      const hit = m.hit ?? 1;
+      return { key: `pc ${name(m.at)}#${hit}`, kind: 'pc', pc: resolveAt(m.at, lookup), hit };
+    }
+    case 'access': {
+      const hit = m.hit ?? 1;
+      const access = m.access ?? 'write';
+      const length = m.length ?? (typeof m.at === 'string' ? lookup(m.at).size || 4 : 4);
+      return { key: `${access} ${name(m.at)}#${hit}`, kind: 'access', address: resolveAt(m.at, lookup), length, access, hit };
+    }
+  }
+}
+
+/** Resolves a target's symbol, size and label. */
+export function resolveTarget(t: TargetSpec, lookup: SymbolLookup): ResolvedTarget {
+  switch (t.kind) {
+    case 'memory':
+      return { label: t.name ?? `${hex(t.address)}[${t.length}]`, kind: 'memory', address: t.address, length: t.length };
+    case 'symbol': {
+      const sym = lookup(t.symbol);
+      const offset = t.offset ?? 0;
+      const whole = sym.size > 0 ? sym.size : 4;
+      const length = t.length ?? whole - offset;
+      if (length < 1) throw new CampaignConfigError(`target ${t.symbol}+${offset}: the offset is past the symbol's ${whole} bytes`);
+      const label = offset === 0 && length === whole ? t.symbol : `${t.symbol}[${offset}..${offset + length})`;
+      return { label, kind: 'memory', address: sym.address + offset, length };
+    }
+    case 'register':
+      return { label: t.register, kind: 'register', register: t.register };
+    case 'instruction':
+      return { label: 'insn', kind: 'instruction' };
+  }
+}
+
+/** The concrete actions `model` gives on `target`; empty when the model does not fit it. */
+export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Array<{ action: FaultAction; label: string }> {
+  const width = target.kind === 'memory' ? target.length * 8 : target.kind === 'register' ? 32 : 0;
+  const pickBits = (bits: number[] | undefined) => {
+    if (!bits) return Array.from({ length: width }, (_, i) => i);
+    const bad = bits.find((b) => b >= width);
+    if (bad !== undefined) throw new CampaignConfigError(`bit ${bad} is outside target ${target.label} (${width} bits)`);
+    return bits;
+  };
+  switch (model.kind) {
+    case 'bit-flip':
+      if (!width) return [];
+      return pickBits(model.bits).map((bit) => ({ action: { kind: 'bit-flip', bit }, label: `flip bit ${bit}` }));
+    case 'stuck-at': {
+      if (!width) return [];
+      const periodNs = model.periodNs ?? DEFAULT_STUCK_PERIOD_NS;
+      const how = model.durationNs === undefined ? '' : ` for ${formatNs(model.durationNs)}`;
+      return pickBits(model.bits).map((bit) => ({
+        action: { kind: 'stuck-at', value: model.value, bit, periodNs, ...(model.durationNs === undefined ? {} : { durationNs: model.durationNs }) },
+        label: `stuck-at-${model.value} bit ${bit}${how}`,
+      }));
+    }
+    case 'overwrite': {
+      const size = model.size ?? 4;
+      const bytes = target.kind === 'memory' ? target.length : target.kind === 'register' ? 4 : 0;
+      const out: Array<{ action: FaultAction; label: string }> = [];
+      // Registers take one value each; memory gets every aligned slot.
+      const slots = target.kind === 'register' ? (size === 4 ? [0] : []) : Array.from({ length: Math.floor(bytes / size) }, (_, i) => i * size);
+      for (const offset of slots) {
+        for (const value of model.values) out.push({ action: { kind: 'overwrite', value, size, offset }, label: `write ${hex(value)}/${size}@+${offset}` });
+      }
+      return out;
+    }
+    case 'skip':
+      if (target.kind !== 'instruction') return [];
+      return [{ action: { kind: 'skip', count: model.count ?? 1 }, label: `skip ${model.count ?? 1}` }];
+  }
+}
+
+/**
+ * Enumerates a fault space. Throws a {@link CampaignConfigError} if it is empty, or an id repeats
+ * (the same fault listed twice would be run twice and counted twice).
+ */
+export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup): Fault[] {
+  const parts: FaultSpacePart[] = Array.isArray(space) ? space : [space];
+  if (!parts.length) throw new CampaignConfigError('the fault space is empty: it has no parts (give targets, models and moments)');
+  const faults: Fault[] = [];
+  const ids = new Set<string>();
+  for (const part of parts) {
+    checkPart(part);
+    const targets = part.targets.map((t) => resolveTarget(t, lookup));
+    for (const spec of part.moments) {
+      const moment = resolveMoment(spec, lookup);
+      for (const target of targets) {
+        for (const model of part.models) {
+          for (const { action, label } of expandModel(model, target)) {
+            const id = `${target.label} ${label} @ ${moment.key}`;
+            if (ids.has(id)) throw new CampaignConfigError(`fault '${id}' is listed twice in the fault space`);
+            ids.add(id);
+            faults.push({ index: faults.length, id, target, action, actionLabel: label, moment });
+          }
+        }
+      }
+    }
+  }
+  if (!faults.length) {
+    const sizes = parts.map((p) => `${p.targets.length} targets × ${p.models.length} models × ${p.moments.length} moments`).join(' + ');
+    throw new CampaignConfigError(`the fault space is empty (${sizes}): no model applies to any target (skip needs instruction(), flips need memory or registers)`);
+  }
+  return faults;
+}
+
+/** Checks a shard spec. */
+export function checkShard(shard: Shard): Shard {
+  const ok = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n);
+  if (!shard || !ok(shard.count) || shard.count < 1 || !ok(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+    throw new InvalidArgumentError(`shard must be { index, count } with 0 <= index < count, got ${JSON.stringify(shard)}`);
+  }
+  return shard;
+}
+
+/**
+ * The index range `[start, end)` of shard `index` of `count`: contiguous, so a shard touches as few
+ * moments (snapshots) as possible, and balanced to within one fault.
+ */
+export function shardRange(total: number, shard: Shard): { start: number; end: number } {
+  checkShard(shard);
+  return { start: Math.floor((shard.index * total) / shard.count), end: Math.floor(((shard.index + 1) * total) / shard.count) };
+}
+
+/** Parses `i/n` (1-based, as CI matrices count) into a 0-based {@link Shard}. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`shard must look like 1/4 (1-based index/count), got '${text}'`);
+  return checkShard({ index: Number(m[1]) - 1, count: Number(m[2]) });
+}

@@ -1,0 +1,219 @@
+/**
+ * The parts a fault space is built from: targets, fault models and moments. Every part is plain
+ * data (a JSON config can write them by hand, and results files record them as they are); the
+ * functions below only build and check them.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { ArmRegisterName } from '../triggers/registers.js';
+import { registerNumber } from '../triggers/registers.js';
+
+/** Where a fault lands. */
+export type TargetSpec =
+  | { kind: 'memory'; address: number; length: number; name?: string }
+  | { kind: 'symbol'; symbol: string; offset?: number; length?: number }
+  | { kind: 'register'; register: ArmRegisterName }
+  | { kind: 'instruction' };
+
+/** What a fault does to its target. */
+export type FaultModelSpec =
+  | { kind: 'bit-flip'; bits?: number[] }
+  | { kind: 'stuck-at'; value: 0 | 1; bits?: number[]; durationNs?: number; periodNs?: number }
+  | { kind: 'overwrite'; values: number[]; size?: 1 | 2 | 4 }
+  | { kind: 'skip'; count?: number };
+
+/** When a fault is injected. */
+export type MomentSpec =
+  | { kind: 'time'; ns: number }
+  | { kind: 'pc'; at: string | number; hit?: number }
+  | { kind: 'access'; at: string | number; access?: 'read' | 'write'; hit?: number; length?: number };
+
+/** One product of targets × models × moments; a model applies only to the targets it fits. */
+export interface FaultSpacePart {
+  targets: TargetSpec[];
+  models: FaultModelSpec[];
+  moments: MomentSpec[];
+}
+
+/** A fault space: one part, or the union of several (in order). */
+export type FaultSpaceSpec = FaultSpacePart | FaultSpacePart[];
+
+// ---- targets ------------------------------------------------------------------------------------
+
+/** `length` bytes at `address` (physical = virtual on Cortex-M). */
+export function memory(address: number, length: number, name?: string): TargetSpec {
+  return { kind: 'memory', address, length, ...(name ? { name } : {}) };
+}
+
+/** A symbol of the kernel ELF: its whole size (4 bytes when the ELF gives none), or a slice of it. */
+export function symbol(name: string, options: { offset?: number; length?: number } = {}): TargetSpec {
+  return { kind: 'symbol', symbol: name, ...options };
+}
+
+/** Core registers, one target each. */
+export function registers(...names: ArmRegisterName[]): TargetSpec[] {
+  return names.map((register) => ({ kind: 'register', register }));
+}
+
+/** The instruction about to execute at the moment (for {@link skip}). */
+export function instruction(): TargetSpec {
+  return { kind: 'instruction' };
+}
+
+// ---- fault models -------------------------------------------------------------------------------
+
+/** Flips one bit per fault: every bit of the target, or only `bits`. */
+export function bitFlip(options: { bits?: number[] } = {}): FaultModelSpec {
+  return { kind: 'bit-flip', ...options };
+}
+
+/**
+ * Holds one bit at `value` from the moment on: permanently (to the end of the run), or for
+ * `durationNs`. The bit is forced again every `periodNs` of guest time (default 50 000 ns), so a
+ * firmware write in between is overridden at the next period.
+ */
+export function stuckAt(value: 0 | 1, options: { bits?: number[]; durationNs?: number; periodNs?: number } = {}): FaultModelSpec {
+  return { kind: 'stuck-at', value, ...options };
+}
+
+/** Overwrites each aligned `size`-byte slot of the target with each of `values`. */
+export function overwrite(values: number | number[], options: { size?: 1 | 2 | 4 } = {}): FaultModelSpec {
+  return { kind: 'overwrite', values: Array.isArray(values) ? values : [values], ...options };
+}
+
+/** Skips `count` instructions (default 1) at the moment; needs an exact freeze (time moments, or exact PC triggers). */
+export function skip(count = 1): FaultModelSpec {
+  return { kind: 'skip', count };
+}
+
+// ---- moments ------------------------------------------------------------------------------------
+
+/** At guest time `ns` (see the README's "What guest time means"). */
+export function atTime(ns: number): MomentSpec {
+  return { kind: 'time', ns };
+}
+
+/** Every `stepNs` from `fromNs` up to and including `toNs`. */
+export function everyNs(fromNs: number, toNs: number, stepNs: number): MomentSpec[] {
+  if (!(Number.isSafeInteger(stepNs) && stepNs > 0)) throw new InvalidArgumentError(`everyNs: step must be a positive integer, got ${stepNs}`);
+  if (!(Number.isSafeInteger(fromNs) && Number.isSafeInteger(toNs) && fromNs <= toNs)) {
+    throw new InvalidArgumentError(`everyNs: need integers from <= to, got ${fromNs}..${toNs}`);
+  }
+  const moments: MomentSpec[] = [];
+  for (let t = fromNs; t <= toNs; t += stepNs) moments.push(atTime(t));
+  return moments;
+}
+
+/** Just before the instruction at `at` (symbol or address) executes for the `hit`-th time. */
+export function atPc(at: string | number, hit = 1): MomentSpec {
+  return { kind: 'pc', at, hit };
+}
+
+/**
+ * Right after the `hit`-th guest access of kind `access` (default `write`) to `length` bytes at
+ * `at` (default: the symbol's size, or 4 bytes at an address), before the next instruction.
+ */
+export function onAccess(at: string | number, options: { access?: 'read' | 'write'; hit?: number; length?: number } = {}): MomentSpec {
+  return { kind: 'access', at, access: options.access ?? 'write', hit: options.hit ?? 1, ...(options.length ? { length: options.length } : {}) };
+}
+
+/** Builds a fault space from parts, checking each part's shape. */
+export function faultSpace(...parts: FaultSpacePart[]): FaultSpacePart[] {
+  for (const part of parts) checkPart(part);
+  return parts;
+}
+
+// ---- checks (shared by the builders and by definitions loaded from JSON) --------------------------
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+
+function fail(what: string, value: unknown, why: string): never {
+  throw new InvalidArgumentError(`${what} ${JSON.stringify(value)}: ${why}`);
+}
+
+/** Checks one part's shape; throws an {@link InvalidArgumentError} naming the bad piece. */
+export function checkPart(part: FaultSpacePart): void {
+  if (!part || typeof part !== 'object') fail('fault space part', part, 'must be an object with targets, models and moments');
+  for (const key of ['targets', 'models', 'moments'] as const) {
+    if (!Array.isArray(part[key])) fail('fault space part', Object.keys(part), `needs an array \`${key}\``);
+  }
+  part.targets.forEach(checkTarget);
+  part.models.forEach(checkModel);
+  part.moments.forEach(checkMoment);
+}
+
+export function checkTarget(t: TargetSpec): void {
+  switch (t?.kind) {
+    case 'memory':
+      if (!isInt(t.address) || t.address < 0) fail('memory target', t, 'address must be a non-negative integer');
+      if (!isInt(t.length) || t.length < 1) fail('memory target', t, 'length must be a positive integer');
+      return;
+    case 'symbol':
+      if (typeof t.symbol !== 'string' || !t.symbol) fail('symbol target', t, 'needs a symbol name');
+      if (t.offset !== undefined && (!isInt(t.offset) || t.offset < 0)) fail('symbol target', t, 'offset must be a non-negative integer');
+      if (t.length !== undefined && (!isInt(t.length) || t.length < 1)) fail('symbol target', t, 'length must be a positive integer');
+      return;
+    case 'register':
+      registerNumber(t.register);
+      return;
+    case 'instruction':
+      return;
+    default:
+      fail('target', t, "kind must be 'memory', 'symbol', 'register' or 'instruction'");
+  }
+}
+
+export function checkModel(m: FaultModelSpec): void {
+  const checkBits = (bits: unknown) => {
+    if (bits !== undefined && (!Array.isArray(bits) || bits.some((b) => !isInt(b) || b < 0))) fail('fault model', m, 'bits must be non-negative integers');
+  };
+  switch (m?.kind) {
+    case 'bit-flip':
+      checkBits(m.bits);
+      return;
+    case 'stuck-at':
+      if (m.value !== 0 && m.value !== 1) fail('stuck-at model', m, 'value must be 0 or 1');
+      checkBits(m.bits);
+      if (m.durationNs !== undefined && (!isInt(m.durationNs) || m.durationNs < 1)) fail('stuck-at model', m, 'durationNs must be a positive integer');
+      if (m.periodNs !== undefined && (!isInt(m.periodNs) || m.periodNs < 1)) fail('stuck-at model', m, 'periodNs must be a positive integer');
+      return;
+    case 'overwrite': {
+      const size = m.size ?? 4;
+      if (size !== 1 && size !== 2 && size !== 4) fail('overwrite model', m, 'size must be 1, 2 or 4');
+      if (!Array.isArray(m.values) || !m.values.length) fail('overwrite model', m, 'needs at least one value');
+      for (const v of m.values) if (!isInt(v) || v < 0 || v >= 2 ** (8 * size)) fail('overwrite model', m, `value ${v} does not fit in ${size} bytes`);
+      return;
+    }
+    case 'skip':
+      if (m.count !== undefined && (!isInt(m.count) || m.count < 1 || m.count > 64)) fail('skip model', m, 'count must be 1..64');
+      return;
+    default:
+      fail('fault model', m, "kind must be 'bit-flip', 'stuck-at', 'overwrite' or 'skip'");
+  }
+}
+
+export function checkMoment(m: MomentSpec): void {
+  const checkAt = (at: unknown) => {
+    if (!(typeof at === 'string' && at) && !(isInt(at) && at >= 0)) fail('moment', m, '`at` must be a symbol or an address');
+  };
+  const checkHit = (hit: unknown) => {
+    if (hit !== undefined && (!isInt(hit) || hit < 1)) fail('moment', m, 'hit must be a positive integer');
+  };
+  switch (m?.kind) {
+    case 'time':
+      // 0 would be "before the first instruction", where no snapshot can precede it.
+      if (!isInt(m.ns) || m.ns < 1) fail('time moment', m, 'ns must be a positive integer (guest nanoseconds)');
+      return;
+    case 'pc':
+      checkAt(m.at);
+      checkHit(m.hit);
+      return;
+    case 'access':
+      checkAt(m.at);
+      checkHit(m.hit);
+      if (m.access !== undefined && m.access !== 'read' && m.access !== 'write') fail('access moment', m, "access must be 'read' or 'write'");
+      if (m.length !== undefined && (!isInt(m.length) || m.length < 1)) fail('access moment', m, 'length must be a positive integer');
+      return;
+    default:
+      fail('moment', m, "kind must be 'time', 'pc' or 'access'");
+  }
+}

@@ -1,0 +1,113 @@
+// `qemu-fault campaign` end to end: a JSON config with every outcome class, the progress-less CLI
+// run, the JSON and HTML reports — the HTML opened in a real headless Chromium.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core';
+import { runCampaignCommand } from '../../packages/core/src/campaign/cli.js';
+import { expectNothingLeft } from '../support/campaigns.js';
+import { firmware } from '../support/firmware.js';
+import { scratchDir } from '../support/scratch.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+function capture() {
+  const printed: string[] = [];
+  const errors: string[] = [];
+  return { out: { print: (t: string) => void printed.push(t), error: (t: string) => void errors.push(t) }, printed, errors };
+}
+
+/** One fault per outcome class, in JSON (data only, as a config file without code). */
+function allOutcomesConfig(marker: string): object {
+  const sym = (symbol: string) => ({ kind: 'symbol', symbol });
+  return {
+    name: 'all-outcomes',
+    machine: 'mps2-an385',
+    kernel: firmware(),
+    launch: { args: ['-name', marker] },
+    space: [
+      {
+        // guard: detected; calib_offset: silent; scratch: masked; run_ticks: the firmware never finishes (hang).
+        targets: [sym('guard'), sym('calib_offset'), sym('scratch'), sym('run_ticks')],
+        models: [{ kind: 'bit-flip', bits: [12] }],
+        moments: [{ kind: 'time', ns: 5_000_000 }],
+      },
+      // SP into unmapped memory: the next push faults (crash).
+      { targets: [{ kind: 'register', register: 'sp' }], models: [{ kind: 'bit-flip', bits: [28] }], moments: [{ kind: 'time', ns: 5_000_000 }] },
+    ],
+    observe: { memory: ['result'] },
+    detect: { exitCodes: [2, 3, 4, 5, 7], serial: ['SAFE STATE'] },
+    crash: { exitCodes: [6], at: ['HardFault_Handler'] },
+  };
+}
+
+describe('qemu-fault campaign', () => {
+  it('prints its help, and refuses a missing config and bad options', async () => {
+    const help = capture();
+    expect(await runCampaignCommand(['--help'], help.out)).toBe(0);
+    expect(help.printed.join('\n')).toMatch(/Usage: qemu-fault campaign <config>/);
+    const missing = capture();
+    expect(await runCampaignCommand(['/nonexistent/c.json'], missing.out)).toBe(2);
+    expect(missing.errors.join('\n')).toMatch(/campaign config not found/);
+    const bad = capture();
+    expect(await runCampaignCommand(['x.json', '--fail-on', 'bad'], bad.out)).toBe(2);
+    expect(bad.errors.join('\n')).toMatch(/--fail-on takes outcomes from/);
+  });
+
+  it('runs a JSON campaign, writes its reports, and the HTML report renders every outcome class in a browser', { timeout: 90_000 }, async () => {
+    const dir = await scratchDir('qf-cli-');
+    const marker = `qf-campaign-cli-${process.pid}`;
+    const config = join(dir, 'all.campaign.json');
+    await writeFile(config, JSON.stringify(allOutcomesConfig(marker)));
+    const outDir = join(dir, 'out');
+    const run = capture();
+    // --fail-on silent: the unguarded variable is silent, so the command fails (after reporting).
+    expect(await runCampaignCommand([config, '--out', outDir, '--workers', '2', '--quiet', '--fail-on', 'silent'], run.out)).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/1 faults are silent \(--fail-on\)/);
+    expect(run.printed.join('\n')).toMatch(/campaign 'all-outcomes': 5\/5 faults run/);
+    expect(existsSync(join(outDir, 'results.jsonl'))).toBe(true);
+    const json = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as { records: Array<{ target: string; outcome: Outcome }>; counts: Record<Outcome, number> };
+    expect(Object.fromEntries(json.records.map((r) => [r.target, r.outcome]))).toEqual({
+      guard: 'detected',
+      calib_offset: 'silent',
+      scratch: 'masked',
+      run_ticks: 'hang',
+      sp: 'crash',
+    });
+    await expectNothingLeft({ marker });
+
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (request) => void requests.push(request.url()));
+      await page.goto(`file://${join(outDir, 'report.html')}`);
+      // Self-contained: nothing but the page itself was fetched.
+      expect(requests.every((url) => url.startsWith('file://'))).toBe(true);
+      expect(await page.title()).toBe('Fault campaign all-outcomes');
+      const plot = await page.locator('#plot').boundingBox();
+      expect(plot!.width).toBeGreaterThan(200);
+      for (const outcome of OUTCOMES.filter((o) => json.counts[o] > 0)) {
+        const cells = page.locator(`#plot rect.cell[data-outcome="${outcome}"]`);
+        expect(await cells.count(), `the plot shows ${outcome}`).toBeGreaterThan(0);
+        expect(await cells.first().getAttribute('fill')).toBe(OUTCOME_COLOURS[outcome]);
+        expect((await cells.first().boundingBox())!.width).toBeGreaterThan(0);
+      }
+      expect(await page.locator('#faults tbody tr').count()).toBe(5);
+      // Sortable by outcome: worst first, then the other way round.
+      const firstOutcome = () => page.locator('#faults tbody tr').first().getAttribute('data-outcome');
+      await page.locator('#faults th[data-kind="severity"] button').click();
+      expect(await firstOutcome()).toBe('silent');
+      await page.locator('#faults th[data-kind="severity"] button').click();
+      expect(await firstOutcome()).toBe('masked');
+      expect((await page.screenshot()).length).toBeGreaterThan(1000);
+    } finally {
+      await browser.close();
+    }
+  });
+});
