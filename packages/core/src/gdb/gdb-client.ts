@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { ConnectionClosedError, GdbError, InvalidArgumentError, ProtocolError, TimeoutError } from '../errors.js';
 import { checkAddress, checkCount, checkTransferLength, describeValue } from '../integers.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
-import type { CloseInfo } from '../transport/close-info.js';
+import { onSocketEnd, type CloseInfo } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
 import { decodeRegister, encodeRegister, registerHexLength, type RegisterValue } from './register-value.js';
 import { encodePacket, RspDecoder, type RspEvent } from './rsp-codec.js';
@@ -114,18 +114,8 @@ export class GdbClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.traceFn = options.trace;
     this.byteOrder = options.endianness ?? 'little';
-    this.closed = new Promise((resolve) => {
-      socket.once('close', () => {
-        this.shutdown({ by: 'peer', reason: `${this.address} closed the connection` });
-        resolve(this.closeInfo!);
-      });
-    });
+    this.closed = onSocketEnd(socket, (info) => this.shutdown(info), () => this.closeInfo!, () => `${this.address} closed the connection`);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      // A reset is how a killed QEMU looks when it had unread input.
-      const byPeer = err.code === 'ECONNRESET' || err.code === 'EPIPE';
-      this.shutdown({ by: byPeer ? 'peer' : 'error', reason: `socket error: ${err.code ?? err.message}`, error: err });
-    });
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
+import { onSocketEnd } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
 import { JsonStream, type JsonStreamOptions } from '../transport/json-stream.js';
 import { PendingRequests } from '../transport/pending.js';
@@ -114,12 +115,7 @@ export class QmpClient {
       },
       options,
     );
-    this.closed = new Promise((resolve) => {
-      socket.once('close', () => {
-        this.shutdown({ by: 'peer', reason: `${this.address} closed the connection` });
-        resolve(this.closeInfo!);
-      });
-    });
+    this.closed = onSocketEnd(socket, (info) => this.shutdown(info), () => this.closeInfo!, () => `${this.address} closed the connection`);
     socket.on('data', (chunk: Buffer) => {
       try {
         this.stream.push(chunk);
@@ -131,11 +127,6 @@ export class QmpClient {
     socket.on('end', () => {
       this.stream.end();
       this.shutdown({ by: 'peer', reason: `${this.address} closed the connection` });
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      // A reset is still the peer hanging up (e.g. QEMU exiting with our bytes unread), not a fault of the link.
-      const byPeer = err.code === 'ECONNRESET' || err.code === 'EPIPE';
-      this.shutdown({ by: byPeer ? 'peer' : 'error', reason: `socket error: ${err.code ?? err.message}`, error: err });
     });
   }
 

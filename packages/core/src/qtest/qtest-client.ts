@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { ConnectionClosedError, InvalidArgumentError, ProtocolError, QtestError, TimeoutError } from '../errors.js';
 import { checkAddress, checkInt32, checkTransferLength, checkUnsigned } from '../integers.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
-import type { CloseInfo } from '../transport/close-info.js';
+import { onSocketEnd, type CloseInfo } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
 import { PendingRequests } from '../transport/pending.js';
 import { checkCommandLine, checkWord, LineReader, parseQtestLine, type IrqEvent, type QtestLine } from './qtest-protocol.js';
@@ -59,20 +59,12 @@ export class QtestClient {
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.traceFn = options.trace;
-    this.closed = new Promise((resolve) => {
-      socket.once('close', () => {
-        const partial = this.reader.partial();
-        const where = partial ? ` in the middle of a reply (${JSON.stringify(partial)})` : '';
-        this.shutdown({ by: 'peer', reason: `${this.address} closed the connection${where}` });
-        resolve(this.closeInfo!);
-      });
+    this.closed = onSocketEnd(socket, (info) => this.shutdown(info), () => this.closeInfo!, () => {
+      const partial = this.reader.partial();
+      const where = partial ? ` in the middle of a reply (${JSON.stringify(partial)})` : '';
+      return `${this.address} closed the connection${where}`;
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      // A reset is how a killed QEMU looks when it had unread input.
-      const byPeer = err.code === 'ECONNRESET' || err.code === 'EPIPE';
-      this.shutdown({ by: byPeer ? 'peer' : 'error', reason: `socket error: ${err.code ?? err.message}`, error: err });
-    });
   }
 
   /**
