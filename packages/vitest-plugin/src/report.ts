@@ -38,14 +38,10 @@ export interface QemuDiagnosticsAttachment extends TestAttachment {
  * `onTestCaseArtifactRecord` and `testCase.artifacts()`; its attachments are copied by Vitest into
  * `attachmentsDir` (default `.vitest-attachments/`), ready to be kept as CI artifacts.
  */
-export interface QemuDiagnosticsArtifact extends TestArtifactBase {
+export interface QemuDiagnosticsArtifact
+  extends TestArtifactBase,
+    Pick<QemuDiagnostics, 'guestTimeNs' | 'wallTimeMs' | 'runState' | 'exitedBefore' | 'pid' | 'commandLine'> {
   type: typeof DIAGNOSTICS_ARTIFACT;
-  guestTimeNs: number | undefined;
-  wallTimeMs: number;
-  runState: string;
-  exitedBefore: ExitInfo | undefined;
-  pid: number | undefined;
-  commandLine: readonly string[];
   /** The same text as the report error's message. */
   summary: string;
   attachments: QemuDiagnosticsAttachment[];
