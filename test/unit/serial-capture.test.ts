@@ -46,6 +46,15 @@ describe('SerialCapture', () => {
     await expect(waiting).rejects.toThrow(/QEMU exited with code 1 before done appeared/);
   });
 
+  it('stops waiting when its signal aborts', async () => {
+    const serial = new SerialCapture();
+    const stop = new AbortController();
+    const waiting = serial.waitFor('never', { timeoutMs: 10_000, signal: stop.signal });
+    stop.abort(new Error('run ended'));
+    await expect(waiting).rejects.toThrow('run ended');
+    await expect(serial.waitFor('x', { signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
+  });
+
   it('keeps memory bounded under a flood', () => {
     const serial = new SerialCapture(1000);
     for (let i = 0; i < 100; i++) serial.push('x'.repeat(100));

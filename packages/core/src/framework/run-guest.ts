@@ -84,8 +84,13 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
         cleanups.push(() => clearInterval(poll));
       } else if (until !== undefined) {
         if (!deps.serial) throw new InvalidArgumentError('run({ until: pattern }) needs the serial port');
-        const unsubscribe = watchSerial(deps.serial, until, () => end('until'));
-        cleanups.push(unsubscribe);
+        // The run's own timer bounds the run; this wait only ends with it.
+        const stop = new AbortController();
+        cleanups.push(() => stop.abort());
+        deps.serial.waitFor(until, { fresh: true, timeoutMs: timeoutMs + 1000, signal: stop.signal }).then(
+          () => end('until'),
+          () => undefined,
+        );
       }
     });
     stopped.catch(() => undefined);
@@ -114,15 +119,4 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
-}
-
-/** Calls `onMatch` once the pattern shows up in output that arrives from now on. */
-function watchSerial(serial: SerialCapture, pattern: string | RegExp, onMatch: () => void): () => void {
-  const regex = typeof pattern === 'string' ? undefined : new RegExp(pattern.source, pattern.flags.replace('g', ''));
-  let seen = '';
-  return serial.onData((text) => {
-    // Keep enough of the tail that a match split across chunks is still found.
-    seen = (seen + text).slice(-65536);
-    if (regex ? regex.test(seen) : seen.includes(pattern as string)) onMatch();
-  });
 }

@@ -7,6 +7,8 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** Only look at output that arrives after this call (default: the whole capture counts). */
   fresh?: boolean;
+  /** Stops waiting: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Default bound on kept output: a guest flooding its UART must not grow our memory without limit. */
@@ -115,11 +117,15 @@ export class SerialCapture {
         () => finish(() => reject(new TimeoutError(`waiting for ${String(pattern)} on the serial port`, timeoutMs, this.tailForError()))),
         timeoutMs,
       );
+      const abort = () => finish(() => reject(options.signal!.reason));
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);
+        options.signal?.removeEventListener('abort', abort);
         settle();
       };
+      if (options.signal?.aborted) return abort();
+      options.signal?.addEventListener('abort', abort);
       this.waiters.add(check);
       check();
     });
