@@ -1,24 +1,20 @@
 // A QEMU with the original framework's patch (time-notify + TIME_NOTIFICATION) does not exist on
 // this machine: a fake QMP peer plays it, so the framework's use of it is checked message by message.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChannelUnavailableError, FaultInjectionFramework, TriggerCallbackError } from '@qemu-fault/core';
 import { FakeQmpServer, type FakePeer } from '../support/fake-qmp-server.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+import { afterThisTest } from '../support/scratch.js';
 
 /** Connects the framework to a fake patched QEMU, answering its start-up questions. */
 async function patchedQemu(): Promise<{ fw: FaultInjectionFramework; peer: FakePeer }> {
   const server = await FakeQmpServer.start();
-  cleanups.push(() => server.close());
+  afterThisTest(() => server.close());
   const connecting = FaultInjectionFramework.connect(server.path);
   const peer = await server.nextPeer();
   await peer.reply(await peer.nextCommand('query-status'), { running: false, status: 'prelaunch' });
   await peer.reply(await peer.nextCommand('query-commands'), [{ name: 'time-notify' }, { name: 'cont' }, { name: 'query-status' }]);
   const fw = await connecting;
-  cleanups.push(() => fw.close());
+  afterThisTest(() => fw.close());
   return { fw, peer };
 }
 
