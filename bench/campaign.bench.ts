@@ -5,7 +5,16 @@
  * fresh variant runs an evenly spread subset (it is slow), so both are compared per fault.
  */
 import { availableParallelism } from 'node:os';
-import { atTime, bitFlip, faultSpace, runCampaign, symbol, type CampaignDefinition, type CampaignProgress, type Fault } from '@qemu-fault/core';
+import {
+  atTime,
+  bitFlip,
+  type CampaignDefinition,
+  type CampaignProgress,
+  type Fault,
+  faultSpace,
+  runCampaign,
+  symbol,
+} from '@qemu-fault/core';
 import { firmware } from '../test/support/firmware.js';
 
 /** Words of the example firmware's RAM: guarded, checksummed, unguarded, counters, unused. */
@@ -26,10 +35,19 @@ export function benchCampaignDefinition(): CampaignDefinition {
 }
 
 /** Runs the campaign and returns the fault-phase rate (runs/s), the end-to-end wall time and the fault count. */
-async function measure(reuse: 'snapshot' | 'fresh', workers: number, only?: (f: Fault) => boolean): Promise<{ rate: number; wallMs: number; faults: number }> {
+async function measure(
+  reuse: 'snapshot' | 'fresh',
+  workers: number,
+  only?: (f: Fault) => boolean,
+): Promise<{ rate: number; wallMs: number; faults: number }> {
   let last: CampaignProgress | undefined;
   const start = performance.now();
-  const result = await runCampaign(benchCampaignDefinition(), { reuse, workers, ...(only ? { only } : {}), onProgress: (p) => void (last = p) });
+  const result = await runCampaign(benchCampaignDefinition(), {
+    reuse,
+    workers,
+    ...(only ? { only } : {}),
+    onProgress: (p) => void (last = p),
+  });
   const wallMs = performance.now() - start;
   if (!result.complete || !last) throw new Error(`the ${reuse} campaign did not complete`);
   return { rate: last.ratePerSec, wallMs, faults: result.records.length };

@@ -51,7 +51,16 @@ export async function benchRoundTrips(count = 300, rounds = 15): Promise<void> {
     machine: 'mps2-an385',
     kernel: firmware(),
     channels: { qtest: false, gdb: false, serial: false },
-    args: ['-qmp', `unix:${qmpPath},server=on,wait=off`, '-qtest', `unix:${qtestPath},server=on,wait=off`, '-qtest-log', '/dev/null', '-gdb', `unix:${gdbPath},server=on,wait=off`],
+    args: [
+      '-qmp',
+      `unix:${qmpPath},server=on,wait=off`,
+      '-qtest',
+      `unix:${qtestPath},server=on,wait=off`,
+      '-qtest-log',
+      '/dev/null',
+      '-gdb',
+      `unix:${gdbPath},server=on,wait=off`,
+    ],
   });
   const addr = qemu.symbol('scratch');
   const hex = addr.toString(16);
@@ -80,7 +89,10 @@ export async function benchRoundTrips(count = 300, rounds = 15): Promise<void> {
       const o: number[] = [];
       const b: number[] = [];
       for (let round = 0; round < rounds; round++) {
-        for (const [side, out] of [[oursSide, o], [rawSide, b]] as const) {
+        for (const [side, out] of [
+          [oursSide, o],
+          [rawSide, b],
+        ] as const) {
           const client = await side.connect(path);
           out.push(await perCallMicros(client.op, count));
           await client.close();

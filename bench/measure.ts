@@ -16,11 +16,7 @@ export function median(values: readonly number[]): number {
  * Runs each candidate `iterations` times, alternating between them so that machine noise
  * (other jobs on a shared host) hits both sides alike. `warmup` rounds are not recorded.
  */
-export async function interleave(
-  candidates: Record<string, () => Promise<void>>,
-  iterations: number,
-  warmup = 3,
-): Promise<Sample[]> {
+export async function interleave(candidates: Record<string, () => Promise<void>>, iterations: number, warmup = 3): Promise<Sample[]> {
   const samples = Object.keys(candidates).map((name) => ({ name, times: [] as number[] }));
   for (let round = 0; round < warmup + iterations; round++) {
     for (const sample of samples) {
@@ -43,5 +39,7 @@ export async function perCallMicros(op: () => Promise<unknown>, count: number): 
 /** Prints one comparison line: both medians and the ratio against the baseline, with the goal. */
 export function report(title: string, ours: number, baseline: number, unit: string, goal: string): void {
   const ratio = ours / baseline;
-  console.log(`${title.padEnd(44)} ours ${ours.toFixed(unit === 'ms' ? 2 : 1).padStart(8)} ${unit}   baseline ${baseline.toFixed(unit === 'ms' ? 2 : 1).padStart(8)} ${unit}   ratio ${ratio.toFixed(2)}x   (goal ${goal})`);
+  console.log(
+    `${title.padEnd(44)} ours ${ours.toFixed(unit === 'ms' ? 2 : 1).padStart(8)} ${unit}   baseline ${baseline.toFixed(unit === 'ms' ? 2 : 1).padStart(8)} ${unit}   ratio ${ratio.toFixed(2)}x   (goal ${goal})`,
+  );
 }

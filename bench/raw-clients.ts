@@ -3,8 +3,8 @@
  * protocol needs, no validation, no timeouts. Our clients are measured against these.
  */
 import { spawn } from 'node:child_process';
-import { createConnection, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { createConnection, type Socket } from 'node:net';
 
 /** Connects, retrying while QEMU has not created the socket yet. */
 export async function rawConnect(path: string): Promise<Socket> {

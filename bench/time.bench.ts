@@ -2,13 +2,17 @@
  * Issue #3's benchmarks: emulation speed with a time trigger armed against plain `-icount` TCG,
  * trigger latencies, and a determinism soak (the same scenario in 50 fresh QEMUs).
  */
-import { launch, type LaunchedQemu, type LaunchOptions } from '@qemu-fault/core';
+import { type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
 import type { PluginHit } from '../packages/core/src/plugin/plugin-channel.js';
 import { firmware } from '../test/support/firmware.js';
 import { median } from './measure.js';
 
 /** Boots the example firmware in its CPU-bound benchmark mode and times it from `cont` to exit. */
-async function timeBusyRun(options: Partial<LaunchOptions>, iterations: number, arm?: (q: LaunchedQemu) => Promise<unknown>): Promise<number> {
+async function timeBusyRun(
+  options: Partial<LaunchOptions>,
+  iterations: number,
+  arm?: (q: LaunchedQemu) => Promise<unknown>,
+): Promise<number> {
   const qemu = await launch({ machine: 'mps2-an385', kernel: firmware(), ...options });
   try {
     await qemu.write(qemu.symbol('busy_iterations'), iterations, 4);
@@ -75,7 +79,13 @@ async function scenario(): Promise<string> {
   try {
     const seen: unknown[] = [];
     await qemu.notify(12_345_678, async (ctx) => {
-      seen.push(ctx.timeNs, String(ctx.instructions), ctx.pc, await qemu.read(qemu.symbol('loop_counter'), 4), await qemu.read(0xe000e018, 4));
+      seen.push(
+        ctx.timeNs,
+        String(ctx.instructions),
+        ctx.pc,
+        await qemu.read(qemu.symbol('loop_counter'), 4),
+        await qemu.read(0xe000e018, 4),
+      );
       await qemu.write(qemu.symbol('calib_offset'), (await qemu.read(qemu.symbol('calib_offset'), 4)) ^ 0x10, 4);
     });
     const result = await qemu.run({ timeoutMs: 20_000 });
@@ -88,7 +98,7 @@ async function scenario(): Promise<string> {
 export async function benchDeterminismSoak(runs = 50): Promise<void> {
   const outcomes = new Set<string>();
   for (let i = 0; i < runs; i++) outcomes.add(await scenario());
-  console.log(`${'determinism soak'.padEnd(44)} ${runs} runs, ${outcomes.size} distinct outcome${outcomes.size === 1 ? '' : 's'}   (must be 1)`);
+  console.log(
+    `${'determinism soak'.padEnd(44)} ${runs} runs, ${outcomes.size} distinct outcome${outcomes.size === 1 ? '' : 's'}   (must be 1)`,
+  );
 }
-
-

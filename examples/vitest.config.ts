@@ -1,5 +1,5 @@
-import { defineConfig } from 'vitest/config';
 import { qemuFault } from '@qemu-fault/vitest/config';
+import { defineConfig } from 'vitest/config';
 
 // Every *.fault.test.ts gets a fresh QEMU on this board and firmware, paused before the first
 // instruction; files and describe blocks can override it with test.override({ qemuOptions }).

@@ -2,7 +2,6 @@
 // a recorded outcome), with nothing lost from the results file and nothing left running.
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import {
   atTime,
   bitFlip,
@@ -17,38 +16,55 @@ import {
   SnapshotError,
   symbol,
 } from '@qemu-fault/core';
+import { describe, expect, it } from 'vitest';
 import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';
 import { firmware } from '../support/firmware.js';
 import { scratchDir } from '../support/scratch.js';
 
-const guardFlips = faultSpace({ targets: [symbol('guard')], models: [bitFlip({ bits: [0, 1, 2, 3, 4, 5, 6, 7] })], moments: [atTime(5_000_000)] });
+const guardFlips = faultSpace({
+  targets: [symbol('guard')],
+  models: [bitFlip({ bits: [0, 1, 2, 3, 4, 5, 6, 7] })],
+  moments: [atTime(5_000_000)],
+});
 
 describe('bad campaigns', () => {
   it('an empty fault space is refused before any QEMU starts', async () => {
     const definition = exampleCampaign({ space: [] });
     await expect(runCampaign(definition)).rejects.toThrow(CampaignConfigError);
-    await expect(runCampaign(exampleCampaign({ space: faultSpace({ targets: [symbol('guard')], models: [bitFlip()], moments: [] }) }))).rejects.toThrow(/fault space is empty/);
+    await expect(
+      runCampaign(exampleCampaign({ space: faultSpace({ targets: [symbol('guard')], models: [bitFlip()], moments: [] }) })),
+    ).rejects.toThrow(/fault space is empty/);
     await expectNothingLeft(definition);
   });
 
   it('a target outside memory is refused, naming it and the RAM there is', async () => {
     const dir = await scratchDir('qf-badtarget-');
-    const definition = exampleCampaign({ space: faultSpace({ targets: [memory(0x3000_0000, 4, 'nowhere')], models: [bitFlip()], moments: [atTime(5_000_000)] }) });
-    const error = await runCampaign(definition, { workers: 1, resultsFile: join(dir, 'r.jsonl'), snapshotDir: dir }).catch((err: unknown) => err);
+    const definition = exampleCampaign({
+      space: faultSpace({ targets: [memory(0x3000_0000, 4, 'nowhere')], models: [bitFlip()], moments: [atTime(5_000_000)] }),
+    });
+    const error = await runCampaign(definition, { workers: 1, resultsFile: join(dir, 'r.jsonl'), snapshotDir: dir }).catch(
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(CampaignConfigError);
-    expect((error as Error).message).toMatch(/target nowhere \(0x30000000..0x30000003\) is outside the guest's memory; RAM\/ROM: .*mps.ssram23/);
+    expect((error as Error).message).toMatch(
+      /target nowhere \(0x30000000..0x30000003\) is outside the guest's memory; RAM\/ROM: .*mps.ssram23/,
+    );
     await expectNothingLeft(definition);
   });
 
   it('a moment after the firmware has exited is refused', async () => {
-    const definition = exampleCampaign({ space: faultSpace({ targets: [symbol('guard')], models: [bitFlip({ bits: [0] })], moments: [atTime(900_000_000)] }) });
+    const definition = exampleCampaign({
+      space: faultSpace({ targets: [symbol('guard')], models: [bitFlip({ bits: [0] })], moments: [atTime(900_000_000)] }),
+    });
     await expect(runCampaign(definition, { workers: 1 })).rejects.toThrow(/moment time 900ms is never reached: the golden run exits at/);
     await expectNothingLeft(definition);
   });
 });
 
 describe('faults that go wrong', () => {
-  it('a classifier that throws stops the campaign with the fault named; what was recorded stays, and a rerun resumes', { timeout: 60_000 }, async () => {
+  it('a classifier that throws stops the campaign with the fault named; what was recorded stays, and a rerun resumes', {
+    timeout: 60_000,
+  }, async () => {
     const dir = await scratchDir('qf-classifier-');
     const resultsFile = join(dir, 'r.jsonl');
     const definition = exampleCampaign({
@@ -97,14 +113,18 @@ describe('snapshots that cannot be taken', () => {
     definition.launch = { ...definition.launch, qemu };
     const error = await runCampaign(definition, { workers: 1, resultsFile, snapshotDir: dir }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(SnapshotError);
-    expect((error as Error).message).toMatch(/could not save snapshot 'base' .*recorded\.qcow2.*: Error while writing VM state: .* — out of disk space\? The disk holding the snapshot images may be full/);
+    expect((error as Error).message).toMatch(
+      /could not save snapshot 'base' .*recorded\.qcow2.*: Error while writing VM state: .* — out of disk space\? The disk holding the snapshot images may be full/,
+    );
     expect((await readResultsFile(resultsFile)).header.name).toBe('test');
     await expectNothingLeft(definition);
   });
 
   it('a board whose snapshots QEMU cannot load says to run without them, and runs so', { timeout: 60_000 }, async () => {
     const definition = exampleCampaign({ kernel: firmware('lm3s6965evb'), machine: 'lm3s6965evb', space: guardFlips, budgetNs: 1_000_000 });
-    await expect(runCampaign(definition, { workers: 1 })).rejects.toThrow(/killed QEMU .*sd_ocr_powerup.*run the campaign with reuse: 'fresh'/);
+    await expect(runCampaign(definition, { workers: 1 })).rejects.toThrow(
+      /killed QEMU .*sd_ocr_powerup.*run the campaign with reuse: 'fresh'/,
+    );
     const fresh = await runCampaign(definition, { workers: 2, reuse: 'fresh' });
     expect(fresh.counts().detected).toBe(8);
     await expectNothingLeft(definition);

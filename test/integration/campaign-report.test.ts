@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core';
 import { runCampaignCommand } from '../../packages/core/src/campaign/cli.js';
 import { expectNothingLeft } from '../support/campaigns.js';
 import { firmware } from '../support/firmware.js';
@@ -35,7 +35,11 @@ function allOutcomesConfig(marker: string): object {
         moments: [{ kind: 'time', ns: 5_000_000 }],
       },
       // SP into unmapped memory: the next push faults (crash).
-      { targets: [{ kind: 'register', register: 'sp' }], models: [{ kind: 'bit-flip', bits: [28] }], moments: [{ kind: 'time', ns: 5_000_000 }] },
+      {
+        targets: [{ kind: 'register', register: 'sp' }],
+        models: [{ kind: 'bit-flip', bits: [28] }],
+        moments: [{ kind: 'time', ns: 5_000_000 }],
+      },
     ],
     observe: { memory: ['result'] },
     detect: { exitCodes: [2, 3, 4, 5, 7], serial: ['SAFE STATE'] },
@@ -56,7 +60,9 @@ describe('qemu-fault campaign', () => {
     expect(bad.errors.join('\n')).toMatch(/--fail-on takes outcomes from/);
   });
 
-  it('runs a JSON campaign, writes its reports, and the HTML report renders every outcome class in a browser', { timeout: 90_000 }, async () => {
+  it('runs a JSON campaign, writes its reports, and the HTML report renders every outcome class in a browser', {
+    timeout: 90_000,
+  }, async () => {
     const dir = await scratchDir('qf-cli-');
     const marker = `qf-campaign-cli-${process.pid}`;
     const config = join(dir, 'all.campaign.json');
@@ -68,7 +74,10 @@ describe('qemu-fault campaign', () => {
     expect(run.errors.join('\n')).toMatch(/1 faults are silent \(--fail-on\)/);
     expect(run.printed.join('\n')).toMatch(/campaign 'all-outcomes': 5\/5 faults run/);
     expect(existsSync(join(outDir, 'results.jsonl'))).toBe(true);
-    const json = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as { records: Array<{ target: string; outcome: Outcome }>; counts: Record<Outcome, number> };
+    const json = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as {
+      records: Array<{ target: string; outcome: Outcome }>;
+      counts: Record<Outcome, number>;
+    };
     expect(Object.fromEntries(json.records.map((r) => [r.target, r.outcome]))).toEqual({
       guard: 'detected',
       calib_offset: 'silent',
@@ -80,7 +89,14 @@ describe('qemu-fault campaign', () => {
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage();

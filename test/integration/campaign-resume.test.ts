@@ -1,19 +1,34 @@
 // Campaigns interrupted and resumed, and split into shards that merge back.
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  atTime,
+  bitFlip,
+  type CampaignProgress,
+  faultSpace,
+  mergeCampaignResults,
+  readResultsFile,
+  runCampaign,
+  symbol,
+} from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
-import { atTime, bitFlip, faultSpace, mergeCampaignResults, readResultsFile, runCampaign, symbol, type CampaignProgress } from '@qemu-fault/core';
 import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';
 import { scratchDir } from '../support/scratch.js';
 
 /** 48 faults of 1 ms each: guard (detected) and calib_offset (silent) bits at two moments. */
 const definition = exampleCampaign({
-  space: faultSpace({ targets: [symbol('guard'), symbol('calib_offset')], models: [bitFlip({ bits: [0, 1, 2, 3, 8, 9, 10, 11, 20, 21, 30, 31] })], moments: [atTime(5_000_000), atTime(9_000_000)] }),
+  space: faultSpace({
+    targets: [symbol('guard'), symbol('calib_offset')],
+    models: [bitFlip({ bits: [0, 1, 2, 3, 8, 9, 10, 11, 20, 21, 30, 31] })],
+    moments: [atTime(5_000_000), atTime(9_000_000)],
+  }),
   budgetNs: 1_000_000,
 });
 
 describe('resuming', () => {
-  it('an interrupted campaign resumes from its results file, torn last line and all, and ends as an uninterrupted one', { timeout: 60_000 }, async () => {
+  it('an interrupted campaign resumes from its results file, torn last line and all, and ends as an uninterrupted one', {
+    timeout: 60_000,
+  }, async () => {
     const dir = await scratchDir('qf-resume-');
     const resultsFile = join(dir, 'results.jsonl');
     const abort = new AbortController();

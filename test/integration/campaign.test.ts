@@ -2,7 +2,6 @@
 // word of the example firmware.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import {
   atPc,
   atTime,
@@ -19,6 +18,7 @@ import {
   stuckAt,
   symbol,
 } from '@qemu-fault/core';
+import { describe, expect, it } from 'vitest';
 import { QemuSession } from '../../packages/core/src/campaign/qemu-session.js';
 import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';
 import { scratchDir } from '../support/scratch.js';
@@ -59,7 +59,11 @@ describe('snapshot runs', () => {
     const dir = await scratchDir('qf-loadvm-');
     const image = join(dir, 'image.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '1M']);
-    const campaign = await resolveCampaign(exampleCampaign({ space: faultSpace({ targets: [symbol('guard')], models: [bitFlip({ bits: [0] })], moments: [atTime(5_000_000)] }) }));
+    const campaign = await resolveCampaign(
+      exampleCampaign({
+        space: faultSpace({ targets: [symbol('guard')], models: [bitFlip({ bits: [0] })], moments: [atTime(5_000_000)] }),
+      }),
+    );
     const session = await QemuSession.start(campaign.session, image);
     try {
       const stop = await session.stopNear(3_000_000);
@@ -86,7 +90,11 @@ describe('snapshot runs', () => {
 describe('the guarded word of the example firmware', () => {
   it('no flip of guard or guard_inv is silent; flips of the unguarded calib_offset are', { timeout: 60_000 }, async () => {
     const definition = exampleCampaign({
-      space: faultSpace({ targets: [symbol('guard'), symbol('guard_inv'), symbol('calib_offset')], models: [bitFlip({ bits: [0, 13, 31] })], moments: [atTime(5_000_000)] }),
+      space: faultSpace({
+        targets: [symbol('guard'), symbol('guard_inv'), symbol('calib_offset')],
+        models: [bitFlip({ bits: [0, 13, 31] })],
+        moments: [atTime(5_000_000)],
+      }),
       observe: { memory: ['result'], serial: true },
       detect: { exitCodes: [2, 3, 4, 5, 7], serial: ['SAFE STATE'] },
     });
@@ -97,7 +105,9 @@ describe('the guarded word of the example firmware', () => {
     // Without a budget, runs go to the firmware's exit: the printed result is the evidence.
     expect(result.golden[0]!.evidence).toMatchObject({ end: 'exit', exitCode: 0, serial: expect.stringContaining('result: 0x8d6a7738') });
     expect(() => result.assertNoSilent()).toThrow(CampaignAssertionError);
-    expect(() => result.assertNoSilent()).toThrow(/#6 SILENT calib_offset flip bit 0 @ 5ms: exit code 0 .*|#6 SILENT calib_offset flip bit 0 @ 5ms: result = /);
+    expect(() => result.assertNoSilent()).toThrow(
+      /#6 SILENT calib_offset flip bit 0 @ 5ms: exit code 0 .*|#6 SILENT calib_offset flip bit 0 @ 5ms: result = /,
+    );
     await expectNothingLeft(definition);
   });
 });

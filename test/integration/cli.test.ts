@@ -1,6 +1,6 @@
 // The `qemu-fault` command line, run as a user runs it: a child process, its exit code, its
 // output. QEMUs are started either by hand (as the README shows) or by `qemu-fault launch`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,14 +54,38 @@ async function scratch(): Promise<string> {
 async function handStarted(): Promise<{ dir: string; pid: number; connect: string[] }> {
   const dir = await scratch();
   const sock = (name: string) => join(dir, `${name}-sock`);
-  const child = spawn('qemu-system-arm', [
-    '-M', 'mps2-an385', '-kernel', firmware(), '-S', '-display', 'none', '-nodefaults', '-accel', 'tcg',
-    '-icount', 'shift=0,sleep=off', '-semihosting-config', 'enable=on,target=native',
-    '-qmp', `unix:${sock('qmp')},server=on,wait=off`,
-    '-qtest', `unix:${sock('qtest')},server=on,wait=off`, '-qtest-log', '/dev/null',
-    '-gdb', `unix:${sock('gdb')},server=on,wait=off`,
-    '-chardev', `socket,id=uart,path=${sock('serial')},server=on,wait=off`, '-serial', 'chardev:uart',
-  ], { stdio: 'ignore' });
+  const child = spawn(
+    'qemu-system-arm',
+    [
+      '-M',
+      'mps2-an385',
+      '-kernel',
+      firmware(),
+      '-S',
+      '-display',
+      'none',
+      '-nodefaults',
+      '-accel',
+      'tcg',
+      '-icount',
+      'shift=0,sleep=off',
+      '-semihosting-config',
+      'enable=on,target=native',
+      '-qmp',
+      `unix:${sock('qmp')},server=on,wait=off`,
+      '-qtest',
+      `unix:${sock('qtest')},server=on,wait=off`,
+      '-qtest-log',
+      '/dev/null',
+      '-gdb',
+      `unix:${sock('gdb')},server=on,wait=off`,
+      '-chardev',
+      `socket,id=uart,path=${sock('serial')},server=on,wait=off`,
+      '-serial',
+      'chardev:uart',
+    ],
+    { stdio: 'ignore' },
+  );
   cleanups.push(() => void child.kill('SIGKILL'));
   expect(await eventually(() => ['qmp', 'qtest', 'gdb', 'serial'].every((n) => existsSync(sock(n))), 10_000)).toBe(true);
   const connect = [sock('qmp'), '--qtest', sock('qtest'), '--gdb', sock('gdb'), '--serial', sock('serial'), '--kernel', firmware()];
@@ -69,7 +93,9 @@ async function handStarted(): Promise<{ dir: string; pid: number; connect: strin
 }
 
 /** `qemu-fault launch --json`: resolves once it printed where QEMU listens. */
-async function launched(extra: string[] = []): Promise<{ run: Run; info: { pid: number; dir: string; qmp: string; qtest: string; gdb: string; serial: string } }> {
+async function launched(
+  extra: string[] = [],
+): Promise<{ run: Run; info: { pid: number; dir: string; qmp: string; qtest: string; gdb: string; serial: string } }> {
   const run = cli(['launch', firmware(), '--json', ...extra]);
   expect(await eventually(() => run.out().includes('\n') || run.child.exitCode !== null, 15_000), run.err()).toBe(true);
   return { run, info: JSON.parse(run.out().split('\n')[0]!) };
@@ -85,7 +111,15 @@ describe('qemu-fault (usage)', () => {
       expect(await run.code, command).toBe(0);
       expect(run.out()).toContain(`Usage: qemu-fault ${command}`);
     }
-    for (const args of [[], ['bogus'], ['run'], ['run', 'x.ts'], ['repl', 'a', 'b'], ['run', 'x.ts', 'sock', '--verbose', '7'], ['launch', firmware(), '--no-such-option']]) {
+    for (const args of [
+      [],
+      ['bogus'],
+      ['run'],
+      ['run', 'x.ts'],
+      ['repl', 'a', 'b'],
+      ['run', 'x.ts', 'sock', '--verbose', '7'],
+      ['launch', firmware(), '--no-such-option'],
+    ]) {
       const run = cli(args);
       expect(await run.code, args.join(' ')).toBe(2);
       expect(run.err()).toMatch(/qemu-fault/);
@@ -143,8 +177,14 @@ describe('qemu-fault run / repl, against a QEMU started by hand', () => {
 
   it('exits 1 when the scenario throws, 4 when QEMU goes away under it, with the error on stderr', async () => {
     const dir = await scratch();
-    await writeFile(join(dir, 'fails.mjs'), "export default async (inj) => { await inj.status(); throw new Error('firmware did not reach the safe state'); };\n");
-    await writeFile(join(dir, 'kills.mjs'), "export default async (inj, { args }) => { process.kill(Number(args[0]), 'SIGKILL'); await new Promise((r) => setTimeout(r, 200)); await inj.status(); };\n");
+    await writeFile(
+      join(dir, 'fails.mjs'),
+      "export default async (inj) => { await inj.status(); throw new Error('firmware did not reach the safe state'); };\n",
+    );
+    await writeFile(
+      join(dir, 'kills.mjs'),
+      "export default async (inj, { args }) => { process.kill(Number(args[0]), 'SIGKILL'); await new Promise((r) => setTimeout(r, 200)); await inj.status(); };\n",
+    );
     const qemu = await handStarted();
     const fails = cli(['run', join(dir, 'fails.mjs'), ...qemu.connect]);
     expect(await fails.code).toBe(1);
@@ -157,7 +197,10 @@ describe('qemu-fault run / repl, against a QEMU started by hand', () => {
 
   it('exits 130 on Ctrl-C, disconnecting and leaving QEMU running', async () => {
     const dir = await scratch();
-    await writeFile(join(dir, 'waits.mjs'), "export default async (inj) => { console.log('waiting'); await inj.serial.waitFor('never', { timeoutMs: 60000 }); };\n");
+    await writeFile(
+      join(dir, 'waits.mjs'),
+      "export default async (inj) => { console.log('waiting'); await inj.serial.waitFor('never', { timeoutMs: 60000 }); };\n",
+    );
     const qemu = await handStarted();
     const run = cli(['run', join(dir, 'waits.mjs'), ...qemu.connect]);
     expect(await eventually(() => run.out().includes('waiting'), 15_000)).toBe(true);
@@ -169,7 +212,14 @@ describe('qemu-fault run / repl, against a QEMU started by hand', () => {
 
   it('repl: connects, prints the QEMU version, evaluates with top-level await, exits 0 on .exit', async () => {
     const qemu = await handStarted();
-    const input = ['inj.version', "(await inj.read(inj.symbol('run_ticks'), 4)).toString(16)", 'inj = null', 'typeof inj', '.exit', ''].join('\n');
+    const input = [
+      'inj.version',
+      "(await inj.read(inj.symbol('run_ticks'), 4)).toString(16)",
+      'inj = null',
+      'typeof inj',
+      '.exit',
+      '',
+    ].join('\n');
     const run = cli(['repl', ...qemu.connect], { input });
     expect(await run.code, run.err()).toBe(0);
     expect(run.out()).toMatch(/^Connected to QEMU 7\.\d+\.\d+ .*at .*qmp-sock\./);
@@ -183,7 +233,19 @@ describe('qemu-fault launch', () => {
   it('prints addresses run can attach to, and ends (exit 0) when the guest exits, removing its dir', async () => {
     const { run, info } = await launched();
     expect(info.qmp.startsWith(info.dir)).toBe(true);
-    const scenario = cli(['run', join(scenarios, 'write-mem-callback.ts'), info.qmp, '--qtest', info.qtest, '--gdb', info.gdb, '--serial', info.serial, '--kernel', firmware()]);
+    const scenario = cli([
+      'run',
+      join(scenarios, 'write-mem-callback.ts'),
+      info.qmp,
+      '--qtest',
+      info.qtest,
+      '--gdb',
+      info.gdb,
+      '--serial',
+      info.serial,
+      '--kernel',
+      firmware(),
+    ]);
     expect(await scenario.code, scenario.err()).toBe(0);
     expect(await run.code).toBe(0);
     expect(run.err()).toMatch(/QEMU ended: QEMU exited with code 0/);

@@ -1,8 +1,9 @@
 // Faults during a test, on real QEMU: each must end in an error (or a run result) that names what
 // happened, within a bounded time. What real QEMU cannot be made to do (a socket closing half-way
 // through a message, a peer sending garbage) is in test/unit/faults.test.ts with fake peers.
+
+import { type LaunchedQemu, QemuExitedError, TriggerCallbackError } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
-import { QemuExitedError, TriggerCallbackError, type LaunchedQemu } from '@qemu-fault/core';
 import { withQemu } from '../support/with-qemu.js';
 
 /** Resolves with how long `work` took to settle, and its error if it failed. */
@@ -31,7 +32,9 @@ describe('QEMU dies under us', () => {
       expect(error).toBeInstanceOf(QemuExitedError);
       expect((error as QemuExitedError).signal).toBe('SIGKILL');
       // Then where it was noticed: the qtest read, or the QMP query that precedes it on first use.
-      expect((error as Error).message).toMatch(/^QEMU was killed by SIGKILL; (qtest command 'b64read .*' not answered|QMP command '[a-z-]+' aborted)/);
+      expect((error as Error).message).toMatch(
+        /^QEMU was killed by SIGKILL; (qtest command 'b64read .*' not answered|QMP command '[a-z-]+' aborted)/,
+      );
       expect(ms).toBeLessThan(2000);
       // Later commands and run() say the same, without waiting for any timeout.
       await expect(qemu.read(qemu.symbol('scratch'), 4)).rejects.toThrow(/QEMU was killed by SIGKILL/);
@@ -50,7 +53,7 @@ describe('QEMU dies under us', () => {
       await expect(qemu.status()).rejects.toThrow(/QEMU was killed by SIGSEGV/);
     }));
 
-  it('aborts on a CPU lockup the guest caused: the error quotes QEMU\'s last words', () =>
+  it("aborts on a CPU lockup the guest caused: the error quotes QEMU's last words", () =>
     // Without semihosting the firmware's exit traps, its HardFault handler traps again, and QEMU
     // 7.2 aborts with "Lockup: can't escalate 3 to HardFault".
     withQemu({ semihosting: false }, async (qemu) => {
@@ -110,7 +113,8 @@ describe('the guest floods its serial port', () => {
       const { ms, error } = await timed(qemu.serial.waitFor('never printed', { timeoutMs: 300, fresh: true }));
       expect(ms).toBeLessThan(1000);
       expect((error as Error).message).toMatch(/timed out after 300 ms \(serial output so far ends with: "A+"\)/);
-    }));
+    }),
+  );
 });
 
 describe('a trigger callback never settles', () => {
@@ -119,7 +123,9 @@ describe('a trigger callback never settles', () => {
       await qemu.notify(1_000_000, () => new Promise(() => {}));
       const { ms, error } = await timed(qemu.run({ timeoutMs: 20_000 }));
       expect(error).toBeInstanceOf(TriggerCallbackError);
-      expect((error as Error).message).toMatch(/time trigger callback failed at guest time \d+ ns: .*timed out after 300 ms \(it never settled\)/);
+      expect((error as Error).message).toMatch(
+        /time trigger callback failed at guest time \d+ ns: .*timed out after 300 ms \(it never settled\)/,
+      );
       expect(ms).toBeLessThan(5000);
     }));
 });

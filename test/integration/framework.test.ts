@@ -1,11 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { InvalidArgumentError, type LaunchedQemu, QmpError, UnknownSymbolError } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidArgumentError,
-  QmpError,
-  UnknownSymbolError,
-  type LaunchedQemu,
-} from '@qemu-fault/core';
 import { firmware, GOLDEN_RESULT } from '../support/firmware.js';
 import { withQemu } from '../support/with-qemu.js';
 
@@ -190,7 +185,9 @@ describe('bad input gets a typed error and QEMU survives it', () => {
   it('rejects GPIO lines the device lacks without killing QEMU', () =>
     withQemu({ machine: 'lm3s6965evb', kernel: firmware('lm3s6965evb') }, async (qemu) => {
       const port = await gpioPortA(qemu);
-      await expect(qemu.setGpio(port, null, 99, 1)).rejects.toThrow(/has no GPIO input unnamed-gpio-in\[99\]; its inputs are unnamed-gpio-in\[0\.\.7\]/);
+      await expect(qemu.setGpio(port, null, 99, 1)).rejects.toThrow(
+        /has no GPIO input unnamed-gpio-in\[99\]; its inputs are unnamed-gpio-in\[0\.\.7\]/,
+      );
       await expect(qemu.setGpio(port, 'bogus', 0, 1)).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(qemu.setGpio('/machine/nope', null, 0, 1)).rejects.toThrow(/no QOM object/);
       await expect(qemu.setGpio(port, null, -1, 1)).rejects.toBeInstanceOf(InvalidArgumentError);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError, GdbError, InvalidArgumentError } from '../../packages/core/src/errors.js';
 import { GdbClient } from '../../packages/core/src/gdb/gdb-client.js';
-import { killAllSideChannels, spawnSideChannels, type SideChannelQemu } from '../support/spawn-side-channels.js';
+import { killAllSideChannels, type SideChannelQemu, spawnSideChannels } from '../support/spawn-side-channels.js';
 
 // mps2-an385 (Cortex-M3): code RAM at 0, SRAM at 0x20000000.
 const CODE = 0x1000;
@@ -50,13 +50,7 @@ async function counter(): Promise<number> {
 describe('GdbClient against qemu-system-arm 7.2', () => {
   it('maps register names from the target description', () => {
     const names = gdb.registers.map((r) => `${r.name}=${r.regnum}/${r.bitsize}`);
-    expect(names).toEqual([
-      ...Array.from({ length: 13 }, (_, i) => `r${i}=${i}/32`),
-      'sp=13/32',
-      'lr=14/32',
-      'pc=15/32',
-      'xpsr=25/32',
-    ]);
+    expect(names).toEqual([...Array.from({ length: 13 }, (_, i) => `r${i}=${i}/32`), 'sp=13/32', 'lr=14/32', 'pc=15/32', 'xpsr=25/32']);
   });
 
   it('reads and writes registers by name and alias', async () => {

@@ -2,19 +2,11 @@ import { spawn } from 'node:child_process';
 import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ChannelUnavailableError, ConnectionError, ElfFormatError, FaultInjectionFramework, LaunchError, launch } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
-import {
-  ChannelUnavailableError,
-  ConnectionError,
-  ElfFormatError,
-  FaultInjectionFramework,
-  launch,
-  LaunchError,
-} from '@qemu-fault/core';
 import { firmware } from '../support/firmware.js';
 import { afterThisTest, scratchDir } from '../support/scratch.js';
 import { withQemu } from '../support/with-qemu.js';
-
 
 describe('launch', () => {
   it('starts QEMU paused with every channel in a private 0700 dir, and close() removes it', async () => {
@@ -51,7 +43,7 @@ describe('launch', () => {
     }));
 
   it('takes paths with spaces, quotes and commas, without a shell', async () => {
-    const dir = await scratchDir("qf path with 'quotes', \"and\" commas ");
+    const dir = await scratchDir('qf path with \'quotes\', "and" commas ');
     const kernel = join(dir, 'fault demo,v1.elf');
     await copyFile(firmware(), kernel);
     await withQemu({ kernel }, async (qemu) => {
@@ -92,7 +84,19 @@ describe('connect: attaching to a QEMU started by hand', () => {
     const qmp = join(dir, 'qmp-sock');
     const child = spawn(
       'qemu-system-arm',
-      ['-M', 'mps2-an385', '-kernel', firmware(), '-S', '-display', 'none', '-nodefaults', '-qmp', `unix:${qmp},server=on,wait=off`, ...extra.map((a) => a.replaceAll('DIR', dir))],
+      [
+        '-M',
+        'mps2-an385',
+        '-kernel',
+        firmware(),
+        '-S',
+        '-display',
+        'none',
+        '-nodefaults',
+        '-qmp',
+        `unix:${qmp},server=on,wait=off`,
+        ...extra.map((a) => a.replaceAll('DIR', dir)),
+      ],
       { stdio: 'ignore' },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -122,7 +126,16 @@ describe('connect: attaching to a QEMU started by hand', () => {
   });
 
   it('uses the side channels it is given', async () => {
-    const qmp = await handStartedQemu(['-accel', 'tcg', '-qtest', 'unix:DIR/qtest,server=on,wait=off', '-qtest-log', '/dev/null', '-gdb', 'unix:DIR/gdb,server=on,wait=off']);
+    const qmp = await handStartedQemu([
+      '-accel',
+      'tcg',
+      '-qtest',
+      'unix:DIR/qtest,server=on,wait=off',
+      '-qtest-log',
+      '/dev/null',
+      '-gdb',
+      'unix:DIR/gdb,server=on,wait=off',
+    ]);
     const dir = join(qmp, '..');
     const fw = await FaultInjectionFramework.connect(qmp, { qtest: join(dir, 'qtest'), gdb: join(dir, 'gdb') });
     try {

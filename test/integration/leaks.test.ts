@@ -2,7 +2,7 @@
 // exit without close(), Ctrl-C, SIGTERM, SIGKILL of a Node process; and in Vitest a failing test,
 // a test timeout, a SIGKILLed worker, Ctrl-C of the run. Each case runs a real owner in a child
 // process and finds its QEMU by a unique `-name`, since other tests run QEMUs at the same time.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -56,7 +56,8 @@ async function startOwner(argv: (marker: string) => string[], fromLog: boolean):
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const firstLine = (): string | undefined => (fromLog ? (existsSync(log) ? readFileSync(log, 'utf8') : '') : output).split('\n').find((l) => l.startsWith('{"pid"'));
+  const firstLine = (): string | undefined =>
+    (fromLog ? (existsSync(log) ? readFileSync(log, 'utf8') : '') : output).split('\n').find((l) => l.startsWith('{"pid"'));
   return {
     child,
     marker,
@@ -73,7 +74,8 @@ async function startOwner(argv: (marker: string) => string[], fromLog: boolean):
   };
 }
 
-const nodeOwner = (mode: string, ...flags: string[]) => startOwner((marker) => ['--import', 'tsx', ownerScript, marker, mode, ...flags], false);
+const nodeOwner = (mode: string, ...flags: string[]) =>
+  startOwner((marker) => ['--import', 'tsx', ownerScript, marker, mode, ...flags], false);
 const vitestOwner = (name: string) => startOwner(() => [vitestCli, 'run', '--config', childConfig, '-t', name], true);
 
 /** The owner's QEMU, its temp dir and its reaper are all gone (the owner itself too). */

@@ -7,11 +7,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ElfImage, readElf } from '../../packages/core/src/elf/elf-file.js';
 import { ChannelUnavailableError, InvalidArgumentError } from '../../packages/core/src/errors.js';
 import { GdbClient } from '../../packages/core/src/gdb/gdb-client.js';
-import { readElf, type ElfImage } from '../../packages/core/src/elf/elf-file.js';
-import { buildPlugin, type BuiltPlugin } from '../../packages/core/src/plugin/build-plugin.js';
-import { PluginListener, type PluginChannel, type PluginHit } from '../../packages/core/src/plugin/plugin-channel.js';
+import { type BuiltPlugin, buildPlugin } from '../../packages/core/src/plugin/build-plugin.js';
+import { type PluginChannel, type PluginHit, PluginListener } from '../../packages/core/src/plugin/plugin-channel.js';
 import { firmware, GOLDEN_RESULT } from '../support/firmware.js';
 
 let plugin: BuiltPlugin;
@@ -49,9 +49,25 @@ async function startRun(pluginArgs: Record<string, string> = {}): Promise<Run> {
   const serialPath = join(dir, 'serial.txt');
   const qemu = spawn(
     'qemu-system-arm',
-    ['-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-nodefaults', '-serial', `file:${serialPath}`,
-      '-kernel', firmware(), '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0,sleep=off',
-      '-plugin', listener.qemuArg(plugin.path, pluginArgs)],
+    [
+      '-M',
+      'mps2-an385',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-nodefaults',
+      '-serial',
+      `file:${serialPath}`,
+      '-kernel',
+      firmware(),
+      '-semihosting-config',
+      'enable=on,target=native',
+      '-icount',
+      'shift=0,sleep=off',
+      '-plugin',
+      listener.qemuArg(plugin.path, pluginArgs),
+    ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const exited = new Promise<number | null>((resolve) => qemu.once('exit', (code) => resolve(code)));
@@ -86,8 +102,24 @@ async function gdbRegisters(setup: (gdb: GdbClient) => Promise<void>, afterStop?
   const gdbPath = join(dir, 'gdb.sock');
   const qemu = spawn(
     'qemu-system-arm',
-    ['-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-nodefaults', '-kernel', firmware(),
-      '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0,sleep=off', '-S', '-gdb', `unix:${gdbPath},server=on,wait=off`],
+    [
+      '-M',
+      'mps2-an385',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-nodefaults',
+      '-kernel',
+      firmware(),
+      '-semihosting-config',
+      'enable=on,target=native',
+      '-icount',
+      'shift=0,sleep=off',
+      '-S',
+      '-gdb',
+      `unix:${gdbPath},server=on,wait=off`,
+    ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const exited = new Promise<void>((resolve) => qemu.once('exit', () => resolve()));
@@ -173,7 +205,7 @@ describe('plugin: exact pc triggers', () => {
     expect(await run.serial()).toContain('auth: GRANTED');
   });
 
-  it('skip lets executions pass: skip 4 freezes at the 5th, with that call\'s registers', async () => {
+  it("skip lets executions pass: skip 4 freezes at the 5th, with that call's registers", async () => {
     const pc = sym('sensor_read');
     // every execution, with keep
     const all = await startRun();
@@ -245,7 +277,7 @@ describe('plugin: watchpoints', () => {
     expect(await run.serial()).toContain(GOLDEN_RESULT); // re-executing the store changed nothing
   });
 
-  it('registers at the first write equal gdb\'s one instruction after its write watchpoint stops', async () => {
+  it("registers at the first write equal gdb's one instruction after its write watchpoint stops", async () => {
     const addr = sym('sensor_value');
     const run = await startRun();
     await run.ch.armWatch('s', 'w', addr, 4);
@@ -345,10 +377,36 @@ describe('plugin: limits and errors', () => {
     const run = await startRun();
     const raw = (line: string): Promise<string> => (run.ch as unknown as { command(t: string): Promise<string> }).command(line);
     const socket = (run.ch as unknown as { socket: import('node:net').Socket }).socket;
-    for (const line of ['', '   ', 'garbage', '12345678901234567890 ping', '\x00\x01\x02', `900002 ${'x'.repeat(10_000)}`, '900001 arm-pc\x00 t 0x100', '\r', 'ok ok ok'])
+    for (const line of [
+      '',
+      '   ',
+      'garbage',
+      '12345678901234567890 ping',
+      '\x00\x01\x02',
+      `900002 ${'x'.repeat(10_000)}`,
+      '900001 arm-pc\x00 t 0x100',
+      '\r',
+      'ok ok ok',
+    ])
       socket.write(`${line}\n`);
-    for (const line of ['arm-pc', 'arm-pc t', 'arm-pc t 0x100 1 2 3 4 5 6 7', 'arm-watch', 'arm-watch t', 'arm-insn t 1 2 3', 'setreg', 'setreg 1',
-      'read', 'write 0', 'disarm', 'arm-vtime t', 'arm-vtime t -5', 'arm-pc bad/token 0x100', 'nosuchverb a b', `arm-pc ${'t'.repeat(60)} 0x100`])
+    for (const line of [
+      'arm-pc',
+      'arm-pc t',
+      'arm-pc t 0x100 1 2 3 4 5 6 7',
+      'arm-watch',
+      'arm-watch t',
+      'arm-insn t 1 2 3',
+      'setreg',
+      'setreg 1',
+      'read',
+      'write 0',
+      'disarm',
+      'arm-vtime t',
+      'arm-vtime t -5',
+      'arm-pc bad/token 0x100',
+      'nosuchverb a b',
+      `arm-pc ${'t'.repeat(60)} 0x100`,
+    ])
       await expect(raw(line)).rejects.toThrow();
     await run.ch.ping();
     await run.ch.resume();
@@ -359,7 +417,14 @@ describe('plugin: limits and errors', () => {
 
   it('says which verbs need the QEMU internals when they are absent', async () => {
     const run = await startRun({ internals: 'none' });
-    expect(run.ch.hello).toMatchObject({ precise: 'flush', clock: false, regs: false, pcTriggers: 'pc-only', watch: 'none', memory: false });
+    expect(run.ch.hello).toMatchObject({
+      precise: 'flush',
+      clock: false,
+      regs: false,
+      pcTriggers: 'pc-only',
+      watch: 'none',
+      memory: false,
+    });
     await expect(run.ch.armWatch('w', 'w', sym('sensor_value'), 4)).rejects.toThrow(ChannelUnavailableError);
     await expect(run.ch.armVtime('v', 1_000_000)).rejects.toThrow(ChannelUnavailableError);
     await expect(run.ch.readMemory(0x2000_0000, 4)).rejects.toThrow(ChannelUnavailableError);

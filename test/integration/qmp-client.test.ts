@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError, QmpError, TimeoutError } from '../../packages/core/src/errors.js';
 import { QmpClient } from '../../packages/core/src/qmp/qmp-client.js';
-import { spawnQemu, type SpawnedQemu } from '../support/spawn-qemu.js';
+import { type SpawnedQemu, spawnQemu } from '../support/spawn-qemu.js';
 
 interface Status {
   status: string;

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError, InvalidArgumentError, QtestError, TimeoutError } from '../../packages/core/src/errors.js';
 import { GdbClient } from '../../packages/core/src/gdb/gdb-client.js';
-import { QtestClient, type IrqEvent } from '../../packages/core/src/qtest/qtest-client.js';
-import { killAllSideChannels, spawnSideChannels, type SideChannelQemu } from '../support/spawn-side-channels.js';
+import { type IrqEvent, QtestClient } from '../../packages/core/src/qtest/qtest-client.js';
+import { killAllSideChannels, type SideChannelQemu, spawnSideChannels } from '../support/spawn-side-channels.js';
 
 // mps2-an385: SRAM at 0x20000000, code RAM at 0.
 const SRAM = 0x2000_0000;

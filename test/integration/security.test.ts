@@ -9,7 +9,6 @@ import { commandLineOf, LOOPBACK_V4_HEX, parentOf, tcpListenersOf } from '../sup
 import { scratchDir } from '../support/scratch.js';
 import { withQemu } from '../support/with-qemu.js';
 
-
 describe('sockets', () => {
   it('all live in the private dir, which only we can enter; QEMU listens on no TCP port', () =>
     withQemu({}, async (qemu) => {
@@ -25,18 +24,24 @@ describe('sockets', () => {
   it('with tcp: true, every port QEMU listens on is bound to loopback only', () =>
     withQemu({ tcp: true }, async (qemu) => {
       const listeners = tcpListenersOf(qemu.process.pid!);
-      const ports = [qemu.addresses.qmp, qemu.addresses.qtest, qemu.addresses.gdb, qemu.addresses.serial].map((a) => (a?.kind === 'tcp' ? a.port : -1));
+      const ports = [qemu.addresses.qmp, qemu.addresses.qtest, qemu.addresses.gdb, qemu.addresses.serial].map((a) =>
+        a?.kind === 'tcp' ? a.port : -1,
+      );
       expect(listeners.map((l) => l.port).sort()).toEqual([...ports].sort());
       for (const listener of listeners) expect(listener).toMatchObject({ family: 4, ip: LOOPBACK_V4_HEX });
       // From any other address of this machine, nothing answers.
-      const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+      const external = Object.values(networkInterfaces())
+        .flat()
+        .find((i) => i && i.family === 'IPv4' && !i.internal);
       if (external) {
-        await expect(connectSocket({ kind: 'tcp', host: external.address, port: ports[0]! }, { timeoutMs: 1000 })).rejects.toThrow(/ECONNREFUSED|no answer/);
+        await expect(connectSocket({ kind: 'tcp', host: external.address, port: ports[0]! }, { timeoutMs: 1000 })).rejects.toThrow(
+          /ECONNREFUSED|no answer/,
+        );
       }
     }));
 
   it('works from a temp dir whose path has spaces and quotes', async () => {
-    const odd = await scratchDir("qf tmp 'with' \"quotes\" ");
+    const odd = await scratchDir('qf tmp \'with\' "quotes" ');
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = odd;
     try {

@@ -1,5 +1,5 @@
+import { InvalidArgumentError, type LaunchedQemu, launch, TriggerCallbackError } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, launch, TriggerCallbackError, type LaunchedQemu } from '@qemu-fault/core';
 import { firmware, GOLDEN_RESULT } from '../support/firmware.js';
 import { withQemu } from '../support/with-qemu.js';
 
@@ -20,13 +20,18 @@ async function snapshot(qemu: LaunchedQemu, ctx: { timeNs: number; instructions:
 }
 
 describe('notify: callbacks at an exact guest time', () => {
-  it('fires at the guest time asked, as the board\'s own clocks see it', () =>
+  it("fires at the guest time asked, as the board's own clocks see it", () =>
     withQemu({}, async (qemu) => {
       await qemu.write(qemu.symbol('run_ticks'), 0, 4);
       const seen: Array<{ ms: number; timeNs: number; clk100hz: number; ticks: number }> = [];
       for (const ms of [15, 25, 45]) {
         await qemu.notify(ms * 1_000_000, async (ctx) => {
-          seen.push({ ms, timeNs: ctx.timeNs, clk100hz: await qemu.readPhysical(CLK100HZ, 4), ticks: await qemu.read(qemu.symbol('ticks'), 4) });
+          seen.push({
+            ms,
+            timeNs: ctx.timeNs,
+            clk100hz: await qemu.readPhysical(CLK100HZ, 4),
+            ticks: await qemu.read(qemu.symbol('ticks'), 4),
+          });
         });
       }
       const result = await qemu.run({ forNs: 50_000_000, timeoutMs: 20_000 });
@@ -83,7 +88,9 @@ describe('notify: callbacks at an exact guest time', () => {
       }
       await expect(qemu.notify(1000, 'nope' as never)).rejects.toThrow(/callback must be a function/);
       await qemu.run({ forNs: 2_000_000, timeoutMs: 20_000 });
-      await expect(qemu.notify(1_000_000, () => undefined)).rejects.toThrow(/guest time 1000000 ns is in the past \(the guest is at \d+ ns\)/);
+      await expect(qemu.notify(1_000_000, () => undefined)).rejects.toThrow(
+        /guest time 1000000 ns is in the past \(the guest is at \d+ ns\)/,
+      );
     }));
 
   it('a callback that throws fails the run with its error and the guest time', () =>
@@ -112,7 +119,7 @@ describe('notify: callbacks at an exact guest time', () => {
 });
 
 describe('run', () => {
-  it('ends with the guest\'s exit code', () =>
+  it("ends with the guest's exit code", () =>
     withQemu({}, async (qemu) => {
       expect(await qemu.run({ timeoutMs: 20_000 })).toEqual({ reason: 'exit', timeNs: undefined, exitCode: 0 });
       expect(qemu.serial.text).toContain(GOLDEN_RESULT);

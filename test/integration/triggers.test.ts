@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, UnknownSymbolError } from '@qemu-fault/core';
+import { describe, expect, it } from 'vitest';
 import { withQemu } from '../support/with-qemu.js';
 
 describe('at: PC triggers', () => {
@@ -9,14 +9,18 @@ describe('at: PC triggers', () => {
       const sensorRead = qemu.symbol('sensor_read');
       const seen: Array<{ pc: number; ticks: number; lr: number; instructions: bigint }> = [];
       for (const hit of [1, 3]) {
-        await qemu.at(sensorRead, async (ctx) => {
-          seen.push({
-            pc: await ctx.registers.get('pc'),
-            ticks: await qemu.read(qemu.symbol('ticks'), 4),
-            lr: await ctx.registers.get('lr'),
-            instructions: ctx.instructions,
-          });
-        }, { hit });
+        await qemu.at(
+          sensorRead,
+          async (ctx) => {
+            seen.push({
+              pc: await ctx.registers.get('pc'),
+              ticks: await qemu.read(qemu.symbol('ticks'), 4),
+              lr: await ctx.registers.get('lr'),
+              instructions: ctx.instructions,
+            });
+          },
+          { hit },
+        );
       }
       expect(await qemu.run()).toMatchObject({ reason: 'exit', exitCode: 0 });
       expect(seen).toHaveLength(2);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { expect } from 'vitest';
 import type { CampaignDefinition } from '@qemu-fault/core';
+import { expect } from 'vitest';
 import { firmware } from './firmware.js';
 import { eventually, processesWith } from './processes.js';
 
@@ -9,7 +9,9 @@ import { eventually, processesWith } from './processes.js';
  * A campaign on the example firmware (mps2-an385) with its detection and crash signals, every
  * QEMU it starts named by a unique marker so the test can check none is left behind.
  */
-export function exampleCampaign(overrides: Partial<CampaignDefinition> & Pick<CampaignDefinition, 'space'>): CampaignDefinition & { marker: string } {
+export function exampleCampaign(
+  overrides: Partial<CampaignDefinition> & Pick<CampaignDefinition, 'space'>,
+): CampaignDefinition & { marker: string } {
   const marker = `qf-campaign-test-${randomBytes(4).toString('hex')}`;
   return {
     name: 'test',

@@ -72,7 +72,10 @@ export function tcpListenersOf(pid: number): ListeningSocket[] {
     }
   }
   const found: ListeningSocket[] = [];
-  for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+  for (const [file, family] of [
+    ['tcp', 4],
+    ['tcp6', 6],
+  ] as const) {
     for (const line of readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       // cols: sl local_address rem_address st ... inode (index 9); st 0A = LISTEN

@@ -2,7 +2,7 @@
  * Starts a real `qemu-system-arm` for integration tests: paused (-S), QMP on a unix socket in a
  * private temp dir. A stop-gap until the project's launcher (packages/core/src/launch/) is usable here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,10 +52,17 @@ export async function spawnQemu(options: SpawnQemuOptions = {}): Promise<Spawned
   const firmware = join(dir, 'idle.bin');
   await writeFile(firmware, idleFirmware());
   const args = [
-    '-M', options.machine ?? 'mps2-an385',
-    '-S', '-nographic', '-nodefaults', '-display', 'none',
-    '-kernel', firmware,
-    '-qmp', `unix:${qmpPath},server=on,wait=off`,
+    '-M',
+    options.machine ?? 'mps2-an385',
+    '-S',
+    '-nographic',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-kernel',
+    firmware,
+    '-qmp',
+    `unix:${qmpPath},server=on,wait=off`,
     ...(options.extraArgs ?? []),
   ];
   const child = spawn('qemu-system-arm', args, { stdio: ['ignore', 'ignore', 'pipe'] });

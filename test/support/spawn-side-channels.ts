@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,9 +30,22 @@ export async function spawnSideChannels(extraArgs: string[] = []): Promise<SideC
   const qtestPath = join(dir, 'qtest.sock');
   const gdbPath = join(dir, 'gdb.sock');
   const args = [
-    '-M', 'mps2-an385', '-S', '-display', 'none', '-nodefaults', '-net', 'none', '-accel', 'tcg',
-    '-qtest', `unix:${qtestPath},server=on,wait=off`, '-qtest-log', '/dev/null',
-    '-gdb', `unix:${gdbPath},server=on,wait=off`,
+    '-M',
+    'mps2-an385',
+    '-S',
+    '-display',
+    'none',
+    '-nodefaults',
+    '-net',
+    'none',
+    '-accel',
+    'tcg',
+    '-qtest',
+    `unix:${qtestPath},server=on,wait=off`,
+    '-qtest-log',
+    '/dev/null',
+    '-gdb',
+    `unix:${gdbPath},server=on,wait=off`,
     ...extraArgs,
   ];
   const child = spawn('qemu-system-arm', args, { stdio: ['ignore', 'ignore', 'pipe'] });

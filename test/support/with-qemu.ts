@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
+import { type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
 import { expect } from 'vitest';
-import { launch, type LaunchedQemu, type LaunchOptions } from '@qemu-fault/core';
 import { firmware } from './firmware.js';
 
 /**

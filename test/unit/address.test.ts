@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { formatAddress, InvalidArgumentError, parseAddress } from '@qemu-fault/core';
+import { describe, expect, it } from 'vitest';
 import { chardevSocketOptions, qemuServerSpec } from '../../packages/core/src/transport/address.js';
 
 describe('socket addresses', () => {
@@ -20,9 +20,9 @@ describe('socket addresses', () => {
   });
 
   it('doubles commas in paths given to QEMU options', () => {
-    const a = { kind: 'unix', path: "/tmp/a,b 'q\"/s" } as const;
-    expect(qemuServerSpec(a)).toBe("unix:/tmp/a,,b 'q\"/s,server=on,wait=off");
-    expect(chardevSocketOptions(a)).toBe("path=/tmp/a,,b 'q\"/s,server=on,wait=off");
+    const a = { kind: 'unix', path: '/tmp/a,b \'q"/s' } as const;
+    expect(qemuServerSpec(a)).toBe('unix:/tmp/a,,b \'q"/s,server=on,wait=off');
+    expect(chardevSocketOptions(a)).toBe('path=/tmp/a,,b \'q"/s,server=on,wait=off');
     expect(chardevSocketOptions({ kind: 'tcp', host: '127.0.0.1', port: 9 })).toBe('host=127.0.0.1,port=9,server=on,wait=off');
   });
 });

@@ -1,5 +1,13 @@
+import {
+  CampaignAssertionError,
+  CampaignResult,
+  defaultClassifier,
+  type Evidence,
+  type FaultRecord,
+  formatProgress,
+  type Outcome,
+} from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
-import { CampaignAssertionError, CampaignResult, defaultClassifier, formatProgress, type Evidence, type FaultRecord, type Outcome } from '@qemu-fault/core';
 import { thumbInstructionLength } from '../../packages/core/src/campaign/elf-code.js';
 import { checkInMemory, parseFlatMemoryMap } from '../../packages/core/src/campaign/memory-map.js';
 import { formatMemory, toVerdict } from '../../packages/core/src/campaign/outcome.js';
@@ -16,13 +24,23 @@ describe('the default classifier', () => {
     ['a detection exit code', { end: 'exit', exitCode: 2, serial: 'FAULT\n' }, 'detected', /exit code 2/],
     ['a detection message', { ...golden, serial: 'SAFE STATE: guard\n' }, 'detected', /serial "SAFE STATE"/],
     ['a detection handler reached', { end: 'trap', trap: 'fault_detected' }, 'detected', /reached fault_detected/],
-    ['a signal in memory (a GPIO)', { ...golden, memory: { ...golden.memory, 'signal:0x40010000': '01000000' } }, 'detected', /0x40010000 = 0x1/],
+    [
+      'a signal in memory (a GPIO)',
+      { ...golden, memory: { ...golden.memory, 'signal:0x40010000': '01000000' } },
+      'detected',
+      /0x40010000 = 0x1/,
+    ],
     ['the fault handler', { end: 'trap', trap: 'HardFault_Handler' }, 'crash', /HardFault_Handler/],
     ['its exit code', { end: 'exit', exitCode: 6 }, 'crash', /exit code 6/],
     ['QEMU dying', { end: 'qemu-died', error: 'SIGABRT: Lockup' }, 'crash', /QEMU died: SIGABRT/],
     ['no exit within the budget', { end: 'budget', timeNs: 9 }, 'hang', /still running/],
     ['the wall-clock limit', { end: 'timeout' }, 'hang', /wall-clock/],
-    ['another result, unnoticed', { ...golden, memory: { result: '00000000' }, serial: 'result: 0x0\ndone\n' }, 'silent', /result = 0x00000000 \(golden 0x8d6a7738\)/],
+    [
+      'another result, unnoticed',
+      { ...golden, memory: { result: '00000000' }, serial: 'result: 0x0\ndone\n' },
+      'silent',
+      /result = 0x00000000 \(golden 0x8d6a7738\)/,
+    ],
     ['another exit code', { ...golden, exitCode: 1 }, 'silent', /exit code 1 \(golden 0\)/],
     ['other output', { ...golden, serial: 'result: 0x8d6a7738\nextra\n' }, 'silent', /serial line 2/],
   ];
@@ -37,13 +55,17 @@ describe('the default classifier', () => {
   it('compares budget-ended runs by their memory, without calling them hangs', () => {
     const atEnd: Evidence = { end: 'budget', timeNs: 7, memory: { result: '01000000' } };
     expect(defaultClassifier()(atEnd, { ...atEnd }).outcome).toBe('masked');
-    expect(defaultClassifier()({ ...atEnd, memory: { result: '02000000' } }, atEnd)).toEqual({ outcome: 'silent', reason: 'result = 0x00000002 (golden 0x00000001)' });
+    expect(defaultClassifier()({ ...atEnd, memory: { result: '02000000' } }, atEnd)).toEqual({
+      outcome: 'silent',
+      reason: 'result = 0x00000002 (golden 0x00000001)',
+    });
   });
 
   it('accepts what a custom classifier returns, and nothing else', () => {
     expect(toVerdict('hang')).toEqual({ outcome: 'hang', reason: 'classifier' });
     expect(toVerdict({ outcome: 'detected', reason: 'watchdog' })).toEqual({ outcome: 'detected', reason: 'watchdog' });
-    for (const bad of ['boom', undefined, { outcome: 'fine' }, 3]) expect(() => toVerdict(bad)).toThrow(/must return one of silent, hang, crash, detected, masked/);
+    for (const bad of ['boom', undefined, { outcome: 'fine' }, 3])
+      expect(() => toVerdict(bad)).toThrow(/must return one of silent, hang, crash, detected, masked/);
   });
 
   it('shows memory as little-endian values, and long regions shortened', () => {
@@ -60,7 +82,11 @@ function record(index: number, target: string, outcome: Outcome): FaultRecord {
     target,
     action: `flip bit ${index}`,
     moment: '5ms',
-    fault: { target: { label: target, kind: 'memory', address: 0, length: 4 }, action: { kind: 'bit-flip', bit: index }, moment: { key: '5ms', kind: 'time', ns: 5 } },
+    fault: {
+      target: { label: target, kind: 'memory', address: 0, length: 4 },
+      action: { kind: 'bit-flip', bit: index },
+      moment: { key: '5ms', kind: 'time', ns: 5 },
+    },
     outcome,
     reason: `${outcome} because`,
     evidence: { end: 'budget' },
@@ -68,7 +94,19 @@ function record(index: number, target: string, outcome: Outcome): FaultRecord {
 }
 
 describe('campaign results', () => {
-  const result = new CampaignResult('unit', 6, [], [record(4, 'calib', 'silent'), record(0, 'guard', 'detected'), record(1, 'guard', 'detected'), record(2, 'calib', 'masked'), record(3, 'calib', 'hang'), record(5, 'guard', 'crash')]);
+  const result = new CampaignResult(
+    'unit',
+    6,
+    [],
+    [
+      record(4, 'calib', 'silent'),
+      record(0, 'guard', 'detected'),
+      record(1, 'guard', 'detected'),
+      record(2, 'calib', 'masked'),
+      record(3, 'calib', 'hang'),
+      record(5, 'guard', 'crash'),
+    ],
+  );
 
   it('sorts records, counts outcomes and filters', () => {
     expect(result.records.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -100,11 +138,23 @@ describe('campaign results', () => {
     expect(message).toMatch(/^1 of 6 faults in campaign 'unit' were silent:/);
     expect(message).toContain('#4 SILENT calib flip bit 4 @ 5ms: silent because');
     expect(message).toMatch(/target +silent +hang +crash +detected +masked +total/);
-    expect(() => result.assertNo(['hang', 'crash'], { target: 'calib' })).toThrow(/1 of 3 faults \(target "calib"\) in campaign 'unit' were hang or crash/);
+    expect(() => result.assertNo(['hang', 'crash'], { target: 'calib' })).toThrow(
+      /1 of 3 faults \(target "calib"\) in campaign 'unit' were hang or crash/,
+    );
   });
 
   it('formats progress with a bar, rate, ETA and counts', () => {
-    const line = formatProgress({ done: 250, total: 1000, resumed: 0, ratePerSec: 412.5, etaMs: 1_818, counts: { silent: 1, hang: 0, crash: 2, detected: 200, masked: 47 } }, 10);
+    const line = formatProgress(
+      {
+        done: 250,
+        total: 1000,
+        resumed: 0,
+        ratePerSec: 412.5,
+        etaMs: 1_818,
+        counts: { silent: 1, hang: 0, crash: 2, detected: 200, masked: 47 },
+      },
+      10,
+    );
     expect(line).toBe('[###-------] 250/1000  25%  412.5/s  ETA 0:02  silent 1 hang 0 crash 2 detected 200 masked 47');
   });
 });
@@ -133,7 +183,9 @@ describe('memory map and code', () => {
   it('accepts targets in RAM across QEMU’s pieces, and rejects targets outside memory by name', () => {
     const map = parseFlatMemoryMap(tree);
     expect(() => checkInMemory(map, 'target x', 0x3f_fffe, 4)).not.toThrow();
-    expect(() => checkInMemory(map, 'target y', 0x90_0000, 4)).toThrow(/target y \(0x900000..0x900003\) is outside the guest's memory; RAM\/ROM: 0x0-0x7fffff mps.ssram1/);
+    expect(() => checkInMemory(map, 'target y', 0x90_0000, 4)).toThrow(
+      /target y \(0x900000..0x900003\) is outside the guest's memory; RAM\/ROM: 0x0-0x7fffff mps.ssram1/,
+    );
     expect(() => checkInMemory(map, 'target z', 0x4000_4000, 4)).toThrow(/outside/);
     expect(() => checkInMemory(map, 'region z', 0x4000_4000, 4, true)).not.toThrow();
   });

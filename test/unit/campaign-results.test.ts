@@ -1,7 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type CampaignHeader,
+  type FaultRecord,
+  type GoldenRecord,
+  mergeCampaignResults,
+  ResultsFileError,
+  readResultsFile,
+} from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
-import { mergeCampaignResults, readResultsFile, ResultsFileError, type CampaignHeader, type FaultRecord, type GoldenRecord } from '@qemu-fault/core';
 import { parseResults, ResultsWriter } from '../../packages/core/src/campaign/results-file.js';
 import { scratchDir } from '../support/scratch.js';
 
@@ -17,7 +24,11 @@ function record(index: number, outcome: FaultRecord['outcome'] = 'masked'): Faul
     target: 'guard',
     action: `flip bit ${index}`,
     moment: '5ms',
-    fault: { target: { label: 'guard', kind: 'memory', address: 8, length: 4 }, action: { kind: 'bit-flip', bit: index }, moment: { key: '5ms', kind: 'time', ns: 5_000_000 } },
+    fault: {
+      target: { label: 'guard', kind: 'memory', address: 8, length: 4 },
+      action: { kind: 'bit-flip', bit: index },
+      moment: { key: '5ms', kind: 'time', ns: 5_000_000 },
+    },
     outcome,
     reason: outcome === 'masked' ? 'same result as the golden run' : 'result differs',
     timeNs: 6_000_800,
@@ -25,7 +36,13 @@ function record(index: number, outcome: FaultRecord['outcome'] = 'masked'): Faul
   };
 }
 
-const golden: GoldenRecord = { type: 'golden', moment: '5ms', momentNs: 6_000_800, endNs: 7_000_800, evidence: { end: 'budget', memory: { result: '01020304' } } };
+const golden: GoldenRecord = {
+  type: 'golden',
+  moment: '5ms',
+  momentNs: 6_000_800,
+  endNs: 7_000_800,
+  evidence: { end: 'budget', memory: { result: '01020304' } },
+};
 const lines = (...records: object[]) => records.map((r) => `${JSON.stringify(r)}\n`).join('');
 
 describe('results file parsing', () => {

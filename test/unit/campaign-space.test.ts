@@ -1,5 +1,3 @@
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import {
   atPc,
   atTime,
@@ -8,20 +6,22 @@ import {
   enumerateFaults,
   everyNs,
   faultSpace,
-  instruction,
   InvalidArgumentError,
+  instruction,
   memory,
   onAccess,
   overwrite,
   parseShard,
   registers,
+  type SymbolLookup,
   shardRange,
   skip,
   stuckAt,
   symbol,
   UnknownSymbolError,
-  type SymbolLookup,
 } from '@qemu-fault/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 
 const SYMBOLS: Record<string, { address: number; size: number }> = {
   guard: { address: 0x2000_0008, size: 4 },
@@ -41,13 +41,21 @@ describe('fault space enumeration', () => {
     const faults = enumerateFaults(faultSpace({ targets: [symbol('guard')], models: [bitFlip()], moments: [atTime(5_000_000)] }), lookup);
     expect(faults).toHaveLength(32);
     expect(faults.map((f) => f.index)).toEqual([...Array(32).keys()]);
-    expect(faults[0]).toMatchObject({ id: 'guard flip bit 0 @ 5ms', target: { kind: 'memory', address: 0x2000_0008, length: 4 }, action: { kind: 'bit-flip', bit: 0 } });
+    expect(faults[0]).toMatchObject({
+      id: 'guard flip bit 0 @ 5ms',
+      target: { kind: 'memory', address: 0x2000_0008, length: 4 },
+      action: { kind: 'bit-flip', bit: 0 },
+    });
     expect(faults[31]!.id).toBe('guard flip bit 31 @ 5ms');
   });
 
   it('is deterministic: the same space gives the same list', () => {
     const space = faultSpace(
-      { targets: [symbol('guard'), symbol('config'), ...registers('r0', 'sp')], models: [bitFlip({ bits: [0, 7] }), stuckAt(1, { bits: [3] })], moments: everyNs(1_000_000, 3_000_000, 1_000_000) },
+      {
+        targets: [symbol('guard'), symbol('config'), ...registers('r0', 'sp')],
+        models: [bitFlip({ bits: [0, 7] }), stuckAt(1, { bits: [3] })],
+        moments: everyNs(1_000_000, 3_000_000, 1_000_000),
+      },
       { targets: [instruction()], models: [skip()], moments: [atPc('check_pin', 2)] },
     );
     expect(enumerateFaults(space, lookup)).toEqual(enumerateFaults(structuredClone(space), lookup));
@@ -55,7 +63,11 @@ describe('fault space enumeration', () => {
 
   it('orders part, moment, target, model, parameter', () => {
     const faults = enumerateFaults(
-      faultSpace({ targets: [symbol('flag'), ...registers('r1')], models: [bitFlip({ bits: [0, 1] })], moments: [atTime(2_000), atTime(1_000)] }),
+      faultSpace({
+        targets: [symbol('flag'), ...registers('r1')],
+        models: [bitFlip({ bits: [0, 1] })],
+        moments: [atTime(2_000), atTime(1_000)],
+      }),
       lookup,
     );
     expect(faults.map((f) => f.id)).toEqual([
@@ -72,7 +84,11 @@ describe('fault space enumeration', () => {
 
   it('applies each model only to the targets it fits', () => {
     const faults = enumerateFaults(
-      faultSpace({ targets: [symbol('guard'), instruction(), ...registers('pc')], models: [skip(2), overwrite([0, 0xff], { size: 2 })], moments: [atPc(0x630)] }),
+      faultSpace({
+        targets: [symbol('guard'), instruction(), ...registers('pc')],
+        models: [skip(2), overwrite([0, 0xff], { size: 2 })],
+        moments: [atPc(0x630)],
+      }),
       lookup,
     );
     // skip: the instruction only; overwrite/2 bytes: two slots of guard × two values; none for pc (4-byte registers).
@@ -107,17 +123,29 @@ describe('fault space enumeration', () => {
   it('refuses an empty space, models that fit nothing, repeated faults and bits outside the target', () => {
     expect(() => enumerateFaults([], lookup)).toThrow(CampaignConfigError);
     expect(() => enumerateFaults({ targets: [], models: [bitFlip()], moments: [atTime(1)] }, lookup)).toThrow(/fault space is empty/);
-    expect(() => enumerateFaults({ targets: [symbol('guard')], models: [skip()], moments: [atTime(1)] }, lookup)).toThrow(/no model applies/);
-    expect(() => enumerateFaults({ targets: [symbol('guard'), symbol('guard')], models: [bitFlip({ bits: [1] })], moments: [atTime(1)] }, lookup)).toThrow(/listed twice/);
-    expect(() => enumerateFaults({ targets: [symbol('flag')], models: [bitFlip({ bits: [8] })], moments: [atTime(1)] }, lookup)).toThrow(/bit 8 is outside target flag \(8 bits\)/);
-    expect(() => enumerateFaults({ targets: [symbol('nope')], models: [bitFlip()], moments: [atTime(1)] }, lookup)).toThrow(UnknownSymbolError);
+    expect(() => enumerateFaults({ targets: [symbol('guard')], models: [skip()], moments: [atTime(1)] }, lookup)).toThrow(
+      /no model applies/,
+    );
+    expect(() =>
+      enumerateFaults({ targets: [symbol('guard'), symbol('guard')], models: [bitFlip({ bits: [1] })], moments: [atTime(1)] }, lookup),
+    ).toThrow(/listed twice/);
+    expect(() => enumerateFaults({ targets: [symbol('flag')], models: [bitFlip({ bits: [8] })], moments: [atTime(1)] }, lookup)).toThrow(
+      /bit 8 is outside target flag \(8 bits\)/,
+    );
+    expect(() => enumerateFaults({ targets: [symbol('nope')], models: [bitFlip()], moments: [atTime(1)] }, lookup)).toThrow(
+      UnknownSymbolError,
+    );
   });
 
   it('rejects malformed parts with the offending piece named', () => {
     expect(() => faultSpace({ targets: [memory(-1, 4)], models: [bitFlip()], moments: [atTime(1)] })).toThrow(/memory target .*address/);
     expect(() => faultSpace({ targets: [symbol('guard')], models: [bitFlip()], moments: [atTime(0)] })).toThrow(/positive integer/);
-    expect(() => faultSpace({ targets: [symbol('guard')], models: [{ kind: 'melt' } as never], moments: [atTime(1)] })).toThrow(InvalidArgumentError);
-    expect(() => faultSpace({ targets: [symbol('guard')], models: [overwrite(0x1_0000, { size: 2 })], moments: [atTime(1)] })).toThrow(/does not fit in 2 bytes/);
+    expect(() => faultSpace({ targets: [symbol('guard')], models: [{ kind: 'melt' } as never], moments: [atTime(1)] })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => faultSpace({ targets: [symbol('guard')], models: [overwrite(0x1_0000, { size: 2 })], moments: [atTime(1)] })).toThrow(
+      /does not fit in 2 bytes/,
+    );
     expect(() => faultSpace({ targets: registers('r99' as never), models: [bitFlip()], moments: [atTime(1)] })).toThrow(/unknown register/);
     expect(() => everyNs(0, 10, 0)).toThrow(InvalidArgumentError);
   });

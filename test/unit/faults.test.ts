@@ -63,7 +63,9 @@ describe('a socket closing half-way through a message', () => {
     cleanups.push(() => qtest.close());
     const { error, ms } = await failure(qtest.readl(0x2000_0000));
     expect(error).toBeInstanceOf(ConnectionClosedError);
-    expect(error.message).toMatch(/qtest command 'readl 0x20000000' not answered: .* closed the connection in the middle of a reply \("OK 0x12"\)/);
+    expect(error.message).toMatch(
+      /qtest command 'readl 0x20000000' not answered: .* closed the connection in the middle of a reply \("OK 0x12"\)/,
+    );
     expect(ms).toBeLessThan(1000);
   });
 

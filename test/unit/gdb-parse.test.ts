@@ -18,7 +18,10 @@ describe('stop replies', () => {
 
   it('parses other stubs’ forms', () => {
     expect(parseStopPacket('S05')).toEqual({ kind: 'stopped', stop: { signal: 5 } });
-    expect(parseStopPacket('T05swbreak:;0f:00100000;thread:1;')).toEqual({ kind: 'stopped', stop: { signal: 5, reason: 'breakpoint', thread: '1' } });
+    expect(parseStopPacket('T05swbreak:;0f:00100000;thread:1;')).toEqual({
+      kind: 'stopped',
+      stop: { signal: 5, reason: 'breakpoint', thread: '1' },
+    });
     expect(parseStopPacket('W00')).toEqual({ kind: 'exited', code: 0 });
     expect(parseStopPacket('W01;process:1')).toEqual({ kind: 'exited', code: 1 });
     expect(parseStopPacket('X09')).toEqual({ kind: 'terminated', signal: 9 });

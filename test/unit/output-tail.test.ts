@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OutputTail } from '../../packages/core/src/launch/output-tail.js';
 import { parseHmpBytes } from '../../packages/core/src/framework/memory-access.js';
+import { OutputTail } from '../../packages/core/src/launch/output-tail.js';
 
 describe('OutputTail', () => {
   it('keeps only the last lines within its limit', () => {

@@ -1,8 +1,9 @@
 // A QEMU with the original framework's patch (time-notify + TIME_NOTIFICATION) does not exist on
 // this machine: a fake QMP peer plays it, so the framework's use of it is checked message by message.
-import { describe, expect, it } from 'vitest';
+
 import { ChannelUnavailableError, FaultInjectionFramework, TriggerCallbackError } from '@qemu-fault/core';
-import { FakeQmpServer, type FakePeer } from '../support/fake-qmp-server.js';
+import { describe, expect, it } from 'vitest';
+import { type FakePeer, FakeQmpServer } from '../support/fake-qmp-server.js';
 import { afterThisTest } from '../support/scratch.js';
 
 /** Connects the framework to a fake patched QEMU, answering its start-up questions. */
@@ -24,8 +25,8 @@ async function expire(peer: FakePeer, eventId: unknown, timeNs: number): Promise
   await peer.event('TIME_NOTIFICATION', { event_id: eventId, time_ns: timeNs });
 }
 
-describe('time notifications through a patched QEMU\'s time-notify', () => {
-  it('arms time-notify with pause, runs the callback at the event\'s time, then continues', async () => {
+describe("time notifications through a patched QEMU's time-notify", () => {
+  it("arms time-notify with pause, runs the callback at the event's time, then continues", async () => {
     const { fw, peer } = await patchedQemu();
     const seen: number[] = [];
     await Promise.all([

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultInjectionFramework, InvalidArgumentError, parseAddress, QemuFaultError } from '../../packages/core/src/index.js';
-import { FakeQmpServer, type FakePeer } from '../support/fake-qmp-server.js';
+import { type FakePeer, FakeQmpServer } from '../support/fake-qmp-server.js';
 
 /** Answers every command like a paused QEMU 7.2 with one CPU and no side channels would, roughly. */
 function serve(peer: FakePeer): void {
@@ -26,7 +26,16 @@ function serve(peer: FakePeer): void {
 }
 
 const hostile = fc.oneof(
-  fc.anything({ withBigInt: true, withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withDate: true }),
+  fc.anything({
+    withBigInt: true,
+    withNullPrototype: true,
+    withBoxedValues: true,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    withDate: true,
+  }),
   fc.constantFrom(NaN, Infinity, -Infinity, -0, -1, 2 ** 53, 2 ** 64, -(2n ** 70n), 2n ** 64n, 1.5, Symbol('s'), () => 0, null, undefined),
   fc.bigInt(),
   fc.double(),
@@ -90,28 +99,38 @@ describe('the public API with hostile arguments (property)', () => {
 
   it('an argument it rejects as invalid sends nothing to QEMU', { timeout: 60_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('read', 'write', 'readPhysical', 'writePhysical', 'readBytes', 'writeBytes', 'setGpio'), hostile, hostile, hostile, hostile, async (name, a, b, c, d) => {
-        const before = peer.received.length;
-        const err = await outcome(() => CALLS[name]!(inj, a, b, c, d));
-        const sent = peer.received.slice(before).map((r) => r.execute);
-        // setGpio asks QEMU whether the line exists (qom-list) before it refuses a missing one.
-        if (err instanceof InvalidArgumentError && !sent.includes('qom-list')) expect(sent).toEqual([]);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('read', 'write', 'readPhysical', 'writePhysical', 'readBytes', 'writeBytes', 'setGpio'),
+        hostile,
+        hostile,
+        hostile,
+        hostile,
+        async (name, a, b, c, d) => {
+          const before = peer.received.length;
+          const err = await outcome(() => CALLS[name]!(inj, a, b, c, d));
+          const sent = peer.received.slice(before).map((r) => r.execute);
+          // setGpio asks QEMU whether the line exists (qom-list) before it refuses a missing one.
+          if (err instanceof InvalidArgumentError && !sent.includes('qom-list')) expect(sent).toEqual([]);
+        },
+      ),
       { numRuns: 600 },
     );
   });
 
   it('parseAddress returns an address or throws InvalidArgumentError, for any string', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('tcp::0', '[::1]:99999', 'unix:', ':', 'host:-1')), (text) => {
-        try {
-          const address = parseAddress(text);
-          expect(['unix', 'tcp']).toContain(address.kind);
-          if (address.kind === 'tcp') expect(address.port).toBeGreaterThanOrEqual(1);
-        } catch (err) {
-          expect(err).toBeInstanceOf(InvalidArgumentError);
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('tcp::0', '[::1]:99999', 'unix:', ':', 'host:-1')),
+        (text) => {
+          try {
+            const address = parseAddress(text);
+            expect(['unix', 'tcp']).toContain(address.kind);
+            if (address.kind === 'tcp') expect(address.port).toBeGreaterThanOrEqual(1);
+          } catch (err) {
+            expect(err).toBeInstanceOf(InvalidArgumentError);
+          }
+        },
+      ),
     );
   });
 });

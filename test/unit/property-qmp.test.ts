@@ -31,12 +31,17 @@ const jsonMessage = fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.arra
 describe('JsonStream (property)', () => {
   it('delivers exactly the messages sent, whatever the chunking and whitespace', () => {
     fc.assert(
-      fc.property(fc.array(jsonMessage, { maxLength: 8 }), fc.array(fc.constantFrom(' ', '\n', '\r\n', '\t', ''), { minLength: 9, maxLength: 9 }), chunkSizes, (values, gaps, cuts) => {
-        const text = values.map((v, i) => gaps[i] + JSON.stringify(v)).join('') + gaps[8];
-        const { messages, errors } = feed(Buffer.from(text, 'utf8'), cuts);
-        expect(errors).toEqual([]);
-        expect(messages).toEqual(values.map((v) => JSON.parse(JSON.stringify(v))));
-      }),
+      fc.property(
+        fc.array(jsonMessage, { maxLength: 8 }),
+        fc.array(fc.constantFrom(' ', '\n', '\r\n', '\t', ''), { minLength: 9, maxLength: 9 }),
+        chunkSizes,
+        (values, gaps, cuts) => {
+          const text = values.map((v, i) => gaps[i] + JSON.stringify(v)).join('') + gaps[8];
+          const { messages, errors } = feed(Buffer.from(text, 'utf8'), cuts);
+          expect(errors).toEqual([]);
+          expect(messages).toEqual(values.map((v) => JSON.parse(JSON.stringify(v))));
+        },
+      ),
     );
   });
 
@@ -68,7 +73,12 @@ const hostile = fc.oneof(
   fc.jsonValue().map((v) => qmpLine({ return: v, id: 0 })), // any return value for the pending command
   fc.jsonValue().map((id) => qmpLine({ return: {}, id })), // unknown or weird ids
   fc.constantFrom('{"return": 1e400, "id": 0}', '{"return": 123456789012345678901234567890, "id": 0}', '{"return": -0, "id": 1e300}'), // huge numbers
-  fc.record({ event: fc.option(fc.jsonValue()), data: fc.option(fc.jsonValue()), timestamp: fc.option(fc.jsonValue()) }, { requiredKeys: [] }).map((e) => qmpLine(e)), // events missing fields
+  fc
+    .record(
+      { event: fc.option(fc.jsonValue()), data: fc.option(fc.jsonValue()), timestamp: fc.option(fc.jsonValue()) },
+      { requiredKeys: [] },
+    )
+    .map((e) => qmpLine(e)), // events missing fields
   fc.integer({ min: 1000, max: 100_000 }).map((d) => '{"x":'.repeat(d) + '1' + '}'.repeat(d)), // deep JSON
   fc.constantFrom(`{"return": "${'x'.repeat(300_000)}", "id": 0}`), // oversized message
   fc.constant('{"error": {"class": 12, "desc": null}, "id": 0}'), // error with wrong field types
@@ -129,7 +139,9 @@ describe('QmpClient against a hostile peer (property)', () => {
   it('a real greeting with hostile version fields never yields a non-number version', async () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue(), async (major) => {
-        const greeting = { QMP: { ...QEMU_GREETING.QMP, version: { ...QEMU_GREETING.QMP.version, qemu: { ...QEMU_GREETING.QMP.version.qemu, major } } } };
+        const greeting = {
+          QMP: { ...QEMU_GREETING.QMP, version: { ...QEMU_GREETING.QMP.version, qemu: { ...QEMU_GREETING.QMP.version.qemu, major } } },
+        };
         const odd = await FakeQmpServer.start({ greeting });
         try {
           const qmp = await QmpClient.connect(odd.path, { timeoutMs: 300 }).catch((err: unknown) => err);

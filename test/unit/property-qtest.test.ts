@@ -8,7 +8,11 @@ import { QtestClient } from '../../packages/core/src/qtest/qtest-client.js';
 import { checkCommandLine, LineReader, parseQtestLine } from '../../packages/core/src/qtest/qtest-protocol.js';
 import { FakeSocketServer, qtestPeer } from '../support/fake-socket-server.js';
 
-const anyText = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('O', 'K', ' ', 'F', 'A', 'I', 'L', 'R', 'Q', '\n', '\r', '0', 'x', 'E') }));
+const anyText = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: fc.constantFrom('O', 'K', ' ', 'F', 'A', 'I', 'L', 'R', 'Q', '\n', '\r', '0', 'x', 'E') }),
+);
 
 describe('qtest protocol (property)', () => {
   it('parseQtestLine classifies any line or throws ProtocolError', () => {
@@ -44,18 +48,25 @@ describe('qtest protocol (property)', () => {
 
   it('LineReader gives back exactly the lines, whatever the chunking, and refuses an overlong one', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ maxLength: 40 }).map((s) => s.replaceAll('\n', ' ')), { maxLength: 10 }), fc.array(fc.integer({ min: 1, max: 16 }), { maxLength: 30 }), (lines, cuts) => {
-        const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
-        const reader = new LineReader(64 * 4);
-        const out: string[] = [];
-        let at = 0;
-        for (const cut of [...cuts, bytes.length]) {
-          out.push(...reader.push(bytes.subarray(at, Math.min(bytes.length, at + cut))));
-          at = Math.min(bytes.length, at + cut);
-        }
-        expect(out).toEqual(lines);
-        expect(reader.partial()).toBe('');
-      }),
+      fc.property(
+        fc.array(
+          fc.string({ maxLength: 40 }).map((s) => s.replaceAll('\n', ' ')),
+          { maxLength: 10 },
+        ),
+        fc.array(fc.integer({ min: 1, max: 16 }), { maxLength: 30 }),
+        (lines, cuts) => {
+          const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+          const reader = new LineReader(64 * 4);
+          const out: string[] = [];
+          let at = 0;
+          for (const cut of [...cuts, bytes.length]) {
+            out.push(...reader.push(bytes.subarray(at, Math.min(bytes.length, at + cut))));
+            at = Math.min(bytes.length, at + cut);
+          }
+          expect(out).toEqual(lines);
+          expect(reader.partial()).toBe('');
+        },
+      ),
     );
     expect(() => new LineReader(8).push(Buffer.from('123456789'))).toThrow(ProtocolError);
   });
@@ -75,27 +86,48 @@ describe('QtestClient against a hostile peer (property)', () => {
 
   const hostileReply = fc.oneof(
     anyText.map((s) => `${s}\n`),
-    fc.constantFrom('OK\n', 'OK 0x\n', 'OK 0xffffffffffffffffffffffff\n', 'OK -1\n', 'FAIL\n', 'ERR\n', 'IRQ raise 99999999999999999999\n', 'OK ', 'IRQ raise 1\nOK 0x1\n', 'OK 0x1\nOK 0x2\n'),
+    fc.constantFrom(
+      'OK\n',
+      'OK 0x\n',
+      'OK 0xffffffffffffffffffffffff\n',
+      'OK -1\n',
+      'FAIL\n',
+      'ERR\n',
+      'IRQ raise 99999999999999999999\n',
+      'OK ',
+      'IRQ raise 1\nOK 0x1\n',
+      'OK 0x1\nOK 0x2\n',
+    ),
     fc.integer({ min: 1, max: 2 << 20 }).map((n) => 'x'.repeat(n)),
   );
 
   it('a command settles, with a value or a QemuFaultError, whatever the peer answers', { timeout: 60_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(hostileReply, { minLength: 0, maxLength: 4 }), fc.constantFrom('readl', 'readq', 'b64read', 'writel'), async (answers, command) => {
-        reply = answers;
-        const qtest = await QtestClient.connect(fake.path, { timeoutMs: 300 });
-        try {
-          const work =
-            command === 'readl' ? qtest.readl(0x1000) : command === 'readq' ? qtest.readq(0x1000) : command === 'writel' ? qtest.writel(0x1000, 1) : qtest.readBytes(0x1000, 16);
-          const outcome = await work.then(
-            () => 'value',
-            (err: unknown) => err,
-          );
-          if (outcome !== 'value') expect(outcome).toBeInstanceOf(QemuFaultError);
-        } finally {
-          await qtest.close();
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(hostileReply, { minLength: 0, maxLength: 4 }),
+        fc.constantFrom('readl', 'readq', 'b64read', 'writel'),
+        async (answers, command) => {
+          reply = answers;
+          const qtest = await QtestClient.connect(fake.path, { timeoutMs: 300 });
+          try {
+            const work =
+              command === 'readl'
+                ? qtest.readl(0x1000)
+                : command === 'readq'
+                  ? qtest.readq(0x1000)
+                  : command === 'writel'
+                    ? qtest.writel(0x1000, 1)
+                    : qtest.readBytes(0x1000, 16);
+            const outcome = await work.then(
+              () => 'value',
+              (err: unknown) => err,
+            );
+            if (outcome !== 'value') expect(outcome).toBeInstanceOf(QemuFaultError);
+          } finally {
+            await qtest.close();
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

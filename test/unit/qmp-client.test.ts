@@ -13,7 +13,7 @@ import {
 } from '../../packages/core/src/errors.js';
 import { EventHub, EventOverflowError, type QmpEvent } from '../../packages/core/src/qmp/events.js';
 import { QmpClient, type QmpClientOptions } from '../../packages/core/src/qmp/qmp-client.js';
-import { FakeQmpServer, qmpEvent, qmpLine, type FakeServerOptions } from '../support/fake-qmp-server.js';
+import { FakeQmpServer, type FakeServerOptions, qmpEvent, qmpLine } from '../support/fake-qmp-server.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -417,7 +417,7 @@ describe('QmpClient robustness', () => {
     await peer.write('\x00\x01garbage\xff}{\r\n');
     const r = await pending;
     expect(!r.ok && r.error).toBeInstanceOf(ConnectionClosedError);
-    expect(((r as { error: Error }).error.cause as Error)).toBeInstanceOf(ProtocolError);
+    expect((r as { error: Error }).error.cause as Error).toBeInstanceOf(ProtocolError);
     expect(protocolErrors).toHaveLength(1);
     expect(protocolErrors[0]!.message).toContain('garbage');
     const info = await client.closed;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError, ProtocolError } from '../../packages/core/src/errors.js';
-import { QtestClient, type IrqEvent } from '../../packages/core/src/qtest/qtest-client.js';
+import { type IrqEvent, QtestClient } from '../../packages/core/src/qtest/qtest-client.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

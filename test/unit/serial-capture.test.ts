@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { ConnectionClosedError, SerialCapture, TimeoutError } from '@qemu-fault/core';
+import { describe, expect, it } from 'vitest';
 
 describe('SerialCapture', () => {
   it('resolves waitFor when the pattern arrives in pieces', async () => {

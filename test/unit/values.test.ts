@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@qemu-fault/core';
+import { describe, expect, it } from 'vitest';
 import { checkSize, decodeValue, encodeValue, toUnsigned } from '../../packages/core/src/framework/values.js';
 import { checkAddress as toAddress } from '../../packages/core/src/integers.js';
 

@@ -40,7 +40,12 @@ describe('qemuFault() in vitest.config.ts', () => {
   });
 
   test("the README's projects set-up runs each file in exactly one project", async () => {
-    const vitest = await createVitest('test', { config: join(projectsDir, 'vitest.config.ts'), root: projectsDir, watch: false, reporters: [] });
+    const vitest = await createVitest('test', {
+      config: join(projectsDir, 'vitest.config.ts'),
+      root: projectsDir,
+      watch: false,
+      reporters: [],
+    });
     try {
       const specs = await vitest.globTestSpecifications();
       const byProject = (name: string) =>
@@ -75,7 +80,10 @@ describe('option merging', () => {
   });
 
   test('relative kernel and qemu paths resolve against the root; a bare qemu name stays for PATH', () => {
-    expect(resolvePaths({ kernel: 'fw.elf', qemu: 'qemu-system-arm' }, '/proj')).toEqual({ kernel: '/proj/fw.elf', qemu: 'qemu-system-arm' });
+    expect(resolvePaths({ kernel: 'fw.elf', qemu: 'qemu-system-arm' }, '/proj')).toEqual({
+      kernel: '/proj/fw.elf',
+      qemu: 'qemu-system-arm',
+    });
     expect(resolvePaths({ kernel: '/abs/fw.elf', qemu: './bin/qemu' }, '/proj')).toEqual({ kernel: '/abs/fw.elf', qemu: '/proj/bin/qemu' });
   });
 });

@@ -8,9 +8,7 @@ afterAll(removeWorkDirs);
 describe('the qemu fixture', () => {
   test('launches QEMU per test, applies per-file and per-describe overrides and closes every QEMU', async () => {
     const run = await runFixture(['basic.fault.test.ts', 'per-file.fault.test.ts']);
-    expect(run.tests.map((t) => [t.name, t.state, t.errors.map((e) => e.message)])).toEqual(
-      run.tests.map((t) => [t.name, 'passed', []]),
-    );
+    expect(run.tests.map((t) => [t.name, t.state, t.errors.map((e) => e.message)])).toEqual(run.tests.map((t) => [t.name, 'passed', []]));
     expect(run.tests).toHaveLength(6);
 
     const byTest = new Map(run.qemus.map((q) => [q.test, q]));

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { alive, eventually, projectConfig, projectDir, qemusWith, removeWorkDirs, workDir, type QemuLogLine } from './run-fixture.js';
+import { alive, eventually, projectConfig, projectDir, type QemuLogLine, qemusWith, removeWorkDirs, workDir } from './run-fixture.js';
 
 afterAll(removeWorkDirs);
 

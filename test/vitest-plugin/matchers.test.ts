@@ -1,6 +1,7 @@
 // The serial matchers on a SerialCapture fed by hand (no QEMU).
-import { describe, expect, test } from 'vitest';
+
 import { ConnectionClosedError, SerialCapture } from '@qemu-fault/core';
+import { describe, expect, test } from 'vitest';
 import '../../packages/vitest-plugin/src/index.js';
 
 function capture(text = ''): SerialCapture {

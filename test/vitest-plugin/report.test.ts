@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { QemuDiagnosticsArtifact } from '../../packages/vitest-plugin/src/report.js';
-import { alive, eventually, listFiles, qemusWith, removeWorkDirs, runFixture, type FixtureRun } from './run-fixture.js';
+import { alive, eventually, type FixtureRun, listFiles, qemusWith, removeWorkDirs, runFixture } from './run-fixture.js';
 
 afterAll(removeWorkDirs);
 
@@ -54,7 +54,9 @@ describe('a failing fault test', () => {
   });
 
   test('becomes a GitHub Actions annotation at the failing line', () => {
-    const annotations = run.output.split('\n').filter((l) => l.startsWith('::error ') && l.includes('expects a safe state that never comes'));
+    const annotations = run.output
+      .split('\n')
+      .filter((l) => l.startsWith('::error ') && l.includes('expects a safe state that never comes'));
     expect(annotations).toHaveLength(2);
     expect(annotations[1]).toMatch(/,line=13,column=25::QemuFailureReport: QEMU state at the failure above:%0A/);
     expect(annotations[1]).toContain('boot: mps2-an385 faultdemo');

@@ -4,16 +4,16 @@
  * default reporter's output and a JUnit file.
  */
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { stripVTControlCharacters } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import type { TestArtifact } from 'vitest';
-import { startVitest, type CliOptions, type Reporter, type SerializedError } from 'vitest/node';
+import { type CliOptions, type Reporter, type SerializedError, startVitest } from 'vitest/node';
 
 export const projectDir = fileURLToPath(new URL('./fixtures/project/', import.meta.url));
 export const projectConfig = join(projectDir, 'vitest.config.ts');
@@ -123,7 +123,11 @@ export async function runFixture(filters: string[], options: CliOptions = {}): P
     junit: existsSync(junitFile) ? readFileSync(junitFile, 'utf8') : '',
     attachmentsDir,
     qemus: existsSync(logFile)
-      ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as QemuLogLine)
+      ? readFileSync(logFile, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as QemuLogLine)
       : [],
     marker,
     find(name) {
@@ -166,4 +170,3 @@ export async function eventually(check: () => boolean, ms = 3000): Promise<boole
 export async function listFiles(dir: string): Promise<string[]> {
   return existsSync(dir) ? readdir(dir) : [];
 }
-

@@ -139,7 +139,11 @@ export class QemuExitedError extends QemuFaultError {
 
   constructor(message: string, details: { stderrTail?: string; exitCode?: number; signal?: string; cause?: unknown } = {}) {
     const tail = details.stderrTail ?? '';
-    super('QEMU_EXITED', tail ? `${message}\n--- QEMU stderr (tail) ---\n${tail}` : message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      'QEMU_EXITED',
+      tail ? `${message}\n--- QEMU stderr (tail) ---\n${tail}` : message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.stderrTail = tail;
     this.exitCode = details.exitCode;
     this.signal = details.signal;
@@ -186,7 +190,9 @@ export class ClassifierError extends QemuFaultError {
   readonly faultId: string;
 
   constructor(faultId: string, cause: unknown) {
-    super('CLASSIFIER_FAILED', `the classifier threw on fault ${faultId}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super('CLASSIFIER_FAILED', `the classifier threw on fault ${faultId}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
     this.faultId = faultId;
   }
 }

@@ -14,7 +14,9 @@ const ADDRESS_LIMIT = 1n << 64n;
  * (and on symbols inside template literals): an error about a bad argument must not itself fail.
  */
 export function describeValue(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value) : inspect(value, { depth: 0, breakLength: Infinity, maxArrayLength: 4, maxStringLength: 60 });
+  return typeof value === 'string'
+    ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
+    : inspect(value, { depth: 0, breakLength: Infinity, maxArrayLength: 4, maxStringLength: 60 });
 }
 
 function toBigInt(value: unknown, what: string): bigint {
@@ -47,7 +49,8 @@ export const MAX_TRANSFER_BYTES = 256 * 1024 * 1024;
 /** A bulk read's length: a count of at most {@link MAX_TRANSFER_BYTES}. */
 export function checkTransferLength(value: unknown, what = 'length'): number {
   const length = checkCount(value, what);
-  if (length > MAX_TRANSFER_BYTES) throw new InvalidArgumentError(`${what} ${length} is over the ${MAX_TRANSFER_BYTES}-byte limit of one read; read in pieces`);
+  if (length > MAX_TRANSFER_BYTES)
+    throw new InvalidArgumentError(`${what} ${length} is over the ${MAX_TRANSFER_BYTES}-byte limit of one read; read in pieces`);
   return length;
 }
 

@@ -4,7 +4,7 @@
  * outside a test file, which is why this is a separate subpath, like `vitest/config`.
  */
 import type { Plugin } from 'vitest/config';
-import { PROVIDE_KEY, resolvePaths, type ProvidedQemuConfig, type QemuFaultConfig } from './options.js';
+import { PROVIDE_KEY, type ProvidedQemuConfig, type QemuFaultConfig, resolvePaths } from './options.js';
 
 export { DIAGNOSTICS_ARTIFACT, type QemuFaultConfig, type QemuOptions } from './options.js';
 

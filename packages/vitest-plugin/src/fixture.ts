@@ -1,6 +1,6 @@
-import { launch, type LaunchedQemu, type LaunchOptions } from '@qemu-fault/core';
-import { inject, test as base, type RunnerTestCase } from 'vitest';
-import { mergeOptions, PROVIDE_KEY, resolvePaths, type QemuOptions } from './options.js';
+import { type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
+import { test as base, inject, type RunnerTestCase } from 'vitest';
+import { mergeOptions, PROVIDE_KEY, type QemuOptions, resolvePaths } from './options.js';
 import { collectDiagnostics, failureFrame, formatDiagnostics, QemuFailureReport, recordDiagnostics } from './report.js';
 
 /** The fixtures {@link test} adds to Vitest's test context. */

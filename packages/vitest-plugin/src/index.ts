@@ -8,14 +8,14 @@
  */
 import './matchers.js';
 
-export { test, test as it, type QemuFixtures } from './fixture.js';
 /** Vitest's `expect`, with the serial matchers of {@link QemuFaultMatchers} registered. */
-export { expect, describe } from 'vitest';
+export { describe, expect } from 'vitest';
+export { type QemuFixtures, test, test as it } from './fixture.js';
 export type { QemuFaultMatchers, SerialSource } from './matchers.js';
+export { DIAGNOSTICS_ARTIFACT, type QemuFaultConfig, type QemuOptions } from './options.js';
 export {
-  QemuFailureReport,
   type QemuDiagnostics,
   type QemuDiagnosticsArtifact,
   type QemuDiagnosticsAttachment,
+  QemuFailureReport,
 } from './report.js';
-export { DIAGNOSTICS_ARTIFACT, type QemuFaultConfig, type QemuOptions } from './options.js';

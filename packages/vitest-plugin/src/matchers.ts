@@ -59,14 +59,20 @@ function describePattern(pattern: string | RegExp): string {
 }
 
 expect.extend({
-  async toPrintOnSerial(this: MatcherState, received: unknown, pattern: string | RegExp, options: WaitForOptions = {}): Promise<SyncExpectationResult> {
+  async toPrintOnSerial(
+    this: MatcherState,
+    received: unknown,
+    pattern: string | RegExp,
+    options: WaitForOptions = {},
+  ): Promise<SyncExpectationResult> {
     const serial = serialOf(received, 'toPrintOnSerial');
     const what = describePattern(pattern);
     try {
       const match = await serial.waitFor(pattern, options);
       return {
         pass: true,
-        message: () => `expected the guest not to print ${what} on its serial port, but it printed ${JSON.stringify(match[0])}\nserial output:\n${tail(serial.text)}`,
+        message: () =>
+          `expected the guest not to print ${what} on its serial port, but it printed ${JSON.stringify(match[0])}\nserial output:\n${tail(serial.text)}`,
       };
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -79,7 +85,8 @@ expect.extend({
   toContainOutput(this: MatcherState, received: unknown, expected: string | RegExp): SyncExpectationResult {
     const serial = serialOf(received, 'toContainOutput');
     const text = serial.text;
-    const pass = typeof expected === 'string' ? text.includes(expected) : new RegExp(expected.source, expected.flags.replace('g', '')).test(text);
+    const pass =
+      typeof expected === 'string' ? text.includes(expected) : new RegExp(expected.source, expected.flags.replace('g', '')).test(text);
     const what = describePattern(expected);
     return {
       pass,

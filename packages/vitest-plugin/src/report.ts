@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExitInfo, LaunchedQemu } from '@qemu-fault/core';
-import { recordArtifact, type RunnerTestCase, type TestArtifactBase, type TestAttachment } from 'vitest';
+import { type RunnerTestCase, recordArtifact, type TestArtifactBase, type TestAttachment } from 'vitest';
 import { DIAGNOSTICS_ARTIFACT } from './options.js';
 
 /** What QEMU and the guest looked like when a test failed. */
@@ -131,13 +131,19 @@ const DEFAULT_LIMITS: ReportLimits = { serialLines: 40, stderrLines: 20, traceLi
 
 /** The report as text, sections bounded so a chatty guest does not drown the test's own error. */
 export function formatDiagnostics(d: QemuDiagnostics, limits: ReportLimits = DEFAULT_LIMITS): string {
-  const time = d.guestTimeNs === undefined ? 'unknown (no guest time source)' : `${d.guestTimeNs} ns (${(d.guestTimeNs / 1e6).toFixed(3)} ms)`;
+  const time =
+    d.guestTimeNs === undefined ? 'unknown (no guest time source)' : `${d.guestTimeNs} ns (${(d.guestTimeNs / 1e6).toFixed(3)} ms)`;
   const lines = [
     'QEMU state at the failure above:',
     `  guest time: ${time}`,
     `  wall time since launch: ${d.wallTimeMs} ms`,
     `  QEMU (pid ${d.pid ?? '?'}): ${d.exitedBefore ? `had exited before the test ended: ${d.runState}` : d.runState}`,
-    section('guest serial output', d.serial === undefined ? '(no serial channel)' : d.serial, limits.serialLines, d.serialDropped ? `${d.serialDropped} earlier characters dropped by the capture` : ''),
+    section(
+      'guest serial output',
+      d.serial === undefined ? '(no serial channel)' : d.serial,
+      limits.serialLines,
+      d.serialDropped ? `${d.serialDropped} earlier characters dropped by the capture` : '',
+    ),
     section('QEMU stderr', d.stderr, limits.stderrLines),
     section(`injection trace (${d.traceEntries} entries)`, d.trace, limits.traceLines),
   ];

@@ -3,16 +3,21 @@
 // Usage: npx tsx chaos.mts [seed=1] [runs=5] [plugin args, e.g. pc=step,watch=step]
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { start } from './common.mjs';
 import { readElf } from '../../src/elf/elf-file.js';
 import type { PluginChannel } from '../../src/plugin/plugin-channel.js';
+import { start } from './common.mjs';
 
 const elfPath = fileURLToPath(new URL('../../../../examples/firmware/build/mps2-an385/faultdemo.elf', import.meta.url));
 const elf = await readElf(elfPath);
 let seed = Number(process.argv[2] ?? 1);
 const runs = Number(process.argv[3] ?? 5);
 // e.g. pc=step,watch=step
-const pluginArgs = Object.fromEntries((process.argv[4] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const pluginArgs = Object.fromEntries(
+  (process.argv[4] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
+);
 const rnd = (n: number): number => {
   seed = (seed * 1103515245 + 12345) >>> 0;
   return (seed >>> 8) % n;
@@ -24,7 +29,9 @@ async function once(chaos: boolean): Promise<string> {
   const serial = `/tmp/qf-chaos-${process.pid}.txt`;
   const r = await start({ elf: elfPath, serial: `file:${serial}`, timeoutMs: 120_000, plugin: pluginArgs });
   const ch = r.ch as PluginChannel;
-  let exitCount = -1n, freezes = 0, armedRunning = 0;
+  let exitCount = -1n,
+    freezes = 0,
+    armedRunning = 0;
   ch.on('exit', (c) => (exitCount = c));
   await ch.nextHit(5000);
   let tok = 0;
@@ -49,7 +56,10 @@ async function once(chaos: boolean): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   if (chaos) {
     const tick = (): void => {
-      if (ch.frozen === undefined) { armedRunning++; armSome().catch(() => undefined); }
+      if (ch.frozen === undefined) {
+        armedRunning++;
+        armSome().catch(() => undefined);
+      }
       timer = setTimeout(tick, 1);
     };
     tick();
@@ -87,5 +97,9 @@ async function once(chaos: boolean): Promise<string> {
 
 const ref = await once(false);
 let bad = 0;
-for (let i = 0; i < runs; i++) if ((await once(true)) !== ref) { bad++; console.log('  DIFFERENT'); }
+for (let i = 0; i < runs; i++)
+  if ((await once(true)) !== ref) {
+    bad++;
+    console.log('  DIFFERENT');
+  }
 console.log(`${runs} chaos runs, ${bad} differ from the quiet run`);

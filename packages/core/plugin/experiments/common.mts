@@ -1,10 +1,10 @@
 // Shared helpers for the plugin experiments (run with: npx tsx packages/core/plugin/experiments/<x>.mts).
 // Firmware: build with `make -C packages/core/plugin/experiments` (arm-none-eabi-gcc, mps2-an385).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { buildPlugin } from '../../src/plugin/build-plugin.js';
-import { PluginListener, type PluginChannel } from '../../src/plugin/plugin-channel.js';
+import { type PluginChannel, PluginListener } from '../../src/plugin/plugin-channel.js';
 
 export const here = fileURLToPath(new URL('.', import.meta.url));
 export const fw = (name: string): string => `${process.env['QF_FW_DIR'] ?? `${here}build`}/${name}.elf`;

@@ -2,8 +2,8 @@
 // restarts) must print the same lines and end at the same instruction count as without them.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { start } from './common.mjs';
 import { readElf } from '../../src/elf/elf-file.js';
+import { start } from './common.mjs';
 
 const elfPath = fileURLToPath(new URL('../../../../examples/firmware/build/mps2-an385/faultdemo.elf', import.meta.url));
 const elf = await readElf(elfPath);
@@ -12,14 +12,19 @@ async function run(label: string, arm: (ch: any) => Promise<void>): Promise<void
   const serial = `/tmp/qf-det-${process.pid}-${label}.txt`;
   const r = await start({ elf: elfPath, serial: `file:${serial}`, timeoutMs: 120_000 });
   const ch = r.ch!;
-  let exitCount = -1n, freezes = 0;
+  let exitCount = -1n,
+    freezes = 0;
   ch.on('exit', (c: bigint) => (exitCount = c));
   ch.on('hit', () => freezes++);
   await ch.nextHit(5000);
   await arm(ch);
   await ch.resume();
   for (;;) {
-    try { await ch.nextHit(3000); } catch { break; }
+    try {
+      await ch.nextHit(3000);
+    } catch {
+      break;
+    }
     await ch.resume();
   }
   const code = await r.exited;

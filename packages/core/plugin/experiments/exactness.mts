@@ -31,7 +31,12 @@ for (const precise of ['flush', 'singlestep']) {
   const ch = run.ch!;
   await ch.nextHit(5000); // start freeze at 0
   let n = step;
-  let bad = 0, checked = 0, exact = 0, regBad = 0, stale = 0, staleGpr = 0;
+  let bad = 0,
+    checked = 0,
+    exact = 0,
+    regBad = 0,
+    stale = 0,
+    staleGpr = 0;
   const t1 = performance.now();
   await ch.armInsn('t', n);
   let exitCount = -1n;
@@ -63,7 +68,9 @@ for (const precise of ['flush', 'singlestep']) {
   }
   await run.exited;
   const us = ((performance.now() - t1) * 1000) / checked;
-  console.log(`precise=${precise}: ${checked} freezes checked, ${bad} pc mismatches, ${exact} with exact registers (${regBad} differ from gdb); ` +
-    `plugin count at exit ${exitCount}; ${us.toFixed(0)} us per freeze+arm+resume cycle` +
-    (stale || staleGpr ? `; env stale at ${stale} freezes (r0-r14 stale at ${staleGpr})` : ''));
+  console.log(
+    `precise=${precise}: ${checked} freezes checked, ${bad} pc mismatches, ${exact} with exact registers (${regBad} differ from gdb); ` +
+      `plugin count at exit ${exitCount}; ${us.toFixed(0)} us per freeze+arm+resume cycle` +
+      (stale || staleGpr ? `; env stale at ${stale} freezes (r0-r14 stale at ${staleGpr})` : ''),
+  );
 }

@@ -27,7 +27,11 @@ const run = await start({ elf, plugin: { pc: pcMode } });
 const ch = run.ch!;
 console.log(`hello: pc=${ch.hello.pcTriggers}`);
 await ch.nextHit(5000);
-let prev = 0, bad = 0, regBad = 0, checked = 0, notExact = 0;
+let prev = 0,
+  bad = 0,
+  regBad = 0,
+  checked = 0,
+  notExact = 0;
 const t0 = performance.now();
 for (let k = step; k < truth.length - 1; k += step) {
   const pc = truth[k]!;
@@ -51,5 +55,7 @@ for (let k = step; k < truth.length - 1; k += step) {
 }
 await ch.resume();
 await run.exited;
-console.log(`pc=${pcMode}: ${checked} pc freezes, ${bad} count/pc mismatches, ${notExact} not exact, ${regBad} register mismatches; ` +
-  `${(((performance.now() - t0) * 1000) / checked).toFixed(0)} us per arm+resume+freeze+regs`);
+console.log(
+  `pc=${pcMode}: ${checked} pc freezes, ${bad} count/pc mismatches, ${notExact} not exact, ${regBad} register mismatches; ` +
+    `${(((performance.now() - t0) * 1000) / checked).toFixed(0)} us per arm+resume+freeze+regs`,
+);

@@ -2,18 +2,20 @@
 // instruction of a few functions) must have the registers of an instruction-count freeze at the
 // same count (the singlestep mechanism, checked against gdb in exactness.mts).
 import { fileURLToPath } from 'node:url';
-import { hex, start } from './common.mjs';
 import { readElf } from '../../src/elf/elf-file.js';
+import { hex, start } from './common.mjs';
 
 const elfPath = fileURLToPath(new URL('../../../../examples/firmware/build/mps2-an385/faultdemo.elf', import.meta.url));
 const elf = await readElf(elfPath);
 const names = (process.argv[2] ?? 'sensor_read,sensor_process,SysTick_Handler,check_pin,busy_work').split(',');
 
 // instruction starts from the disassembly-free way: arm every even address in the function, keep
-const pcs = names.flatMap((n) => {
-  const s = elf.symbol(n);
-  return Array.from({ length: Math.max(1, s.size / 2) }, (_, i) => s.address + 2 * i);
-}).slice(0, 60);
+const pcs = names
+  .flatMap((n) => {
+    const s = elf.symbol(n);
+    return Array.from({ length: Math.max(1, s.size / 2) }, (_, i) => s.address + 2 * i);
+  })
+  .slice(0, 60);
 
 const a = await start({ elf: elfPath, timeoutMs: 120_000 });
 await a.ch!.nextHit(5000);
@@ -26,7 +28,10 @@ for (;;) {
   if (!hit) break;
   const r = await a.ch!.registers();
   seen.push({ count: hit.count, pc: hit.pc, regs: [...r.r, r.xpsr] });
-  if (seen.length >= 3000) { await a.kill(); break; }
+  if (seen.length >= 3000) {
+    await a.kill();
+    break;
+  }
   await a.ch!.resume();
 }
 console.log(`${seen.length} pc freezes`);
@@ -41,7 +46,10 @@ for (const s of seen) {
   const r = await b.ch!.registers();
   const regs = [...r.r, r.xpsr];
   if (hit.pc !== s.pc || regs.some((v, i) => v !== s.regs[i])) {
-    if (bad++ < 5) console.log(`  mismatch at ${s.count}: insn ${hex(hit.pc)} ${regs.map(hex).join(' ')} vs pc ${hex(s.pc)} ${s.regs.map(hex).join(' ')}`);
+    if (bad++ < 5)
+      console.log(
+        `  mismatch at ${s.count}: insn ${hex(hit.pc)} ${regs.map(hex).join(' ')} vs pc ${hex(s.pc)} ${s.regs.map(hex).join(' ')}`,
+      );
   }
 }
 await b.kill();

@@ -17,8 +17,25 @@ interface Cfg {
 }
 
 async function once(cfg: Cfg): Promise<{ wall: number; cpu: number }> {
-  const args = ['-f', '%U %S', 'qemu-system-arm', '-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-serial', 'none',
-    '-kernel', fw(cfg.elf), '-icount', 'shift=0,sleep=off', '-semihosting-config', 'enable=on,target=native'];
+  const args = [
+    '-f',
+    '%U %S',
+    'qemu-system-arm',
+    '-M',
+    'mps2-an385',
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    '-serial',
+    'none',
+    '-kernel',
+    fw(cfg.elf),
+    '-icount',
+    'shift=0,sleep=off',
+    '-semihosting-config',
+    'enable=on,target=native',
+  ];
   let listener: PluginListener | undefined;
   if (cfg.plugin) {
     listener = await PluginListener.create();
@@ -54,13 +71,28 @@ const cfgs: Cfg[] = [
   { label: 'loop: pc armed, same 1 KiB page (split)', elf: 'loop-big', plugin: {}, arm: (ch) => ch.armPc('p', 0x90) },
   { label: 'loop: pc in the loop, skip 2^50 (split)', elf: 'loop-big', plugin: {}, arm: (ch) => ch.armPc('p', 0xa8, 2 ** 50) },
   { label: 'loop: pc armed (pc=step)', elf: 'loop-big', plugin: { pc: 'step' }, arm: (ch) => ch.armPc('p', 0x2000) },
-  { label: 'loop: pc in the loop, skip 2^50 (pc=step)', elf: 'loop-big', plugin: { pc: 'step' }, arm: (ch) => ch.armPc('p', 0xa8, 2 ** 50) },
+  {
+    label: 'loop: pc in the loop, skip 2^50 (pc=step)',
+    elf: 'loop-big',
+    plugin: { pc: 'step' },
+    arm: (ch) => ch.armPc('p', 0xa8, 2 ** 50),
+  },
   { label: 'loop: pc armed (pc=hook, old pc-only)', elf: 'loop-big', plugin: { pc: 'hook' }, arm: (ch) => ch.armPc('p', 0x2000) },
   { label: 'mem loop: no plugin', elf: 'loop-mem' },
   { label: 'mem loop: plugin, nothing armed', elf: 'loop-mem', plugin: {} },
   { label: 'mem loop: watch other address (replay)', elf: 'loop-mem', plugin: {}, arm: (ch) => ch.armWatch('w', 'rw', 0x20100000, 4) },
-  { label: 'mem loop: watch hit, skipped (replay)', elf: 'loop-mem', plugin: {}, arm: (ch) => ch.armWatch('w', 'w', 0x20000008, 4, 2 ** 50) },
-  { label: 'mem loop: watch other address (watch=step)', elf: 'loop-mem', plugin: { watch: 'step' }, arm: (ch) => ch.armWatch('w', 'rw', 0x20100000, 4) },
+  {
+    label: 'mem loop: watch hit, skipped (replay)',
+    elf: 'loop-mem',
+    plugin: {},
+    arm: (ch) => ch.armWatch('w', 'w', 0x20000008, 4, 2 ** 50),
+  },
+  {
+    label: 'mem loop: watch other address (watch=step)',
+    elf: 'loop-mem',
+    plugin: { watch: 'step' },
+    arm: (ch) => ch.armWatch('w', 'rw', 0x20100000, 4),
+  },
 ];
 
 // QF_PERF_ONLY=substring: run only matching configurations
@@ -69,5 +101,7 @@ for (const cfg of cfgs.filter((c) => c.label.includes(process.env['QF_PERF_ONLY'
   for (let i = 0; i < reps; i++) rs.push(await once(cfg));
   const cpu = rs.map((r) => r.cpu).sort((a, b) => a - b);
   const wall = rs.map((r) => r.wall).sort((a, b) => a - b);
-  console.log(`${cfg.label.padEnd(46)} cpu ${cpu.map((x) => x.toFixed(2)).join('/')} s   wall ${wall.map((x) => x.toFixed(2)).join('/')} s`);
+  console.log(
+    `${cfg.label.padEnd(46)} cpu ${cpu.map((x) => x.toFixed(2)).join('/')} s   wall ${wall.map((x) => x.toFixed(2)).join('/')} s`,
+  );
 }

@@ -25,7 +25,7 @@ async function timed(label: string, plugin: false | Record<string, string>, arm?
 
 for (let rep = 0; rep < 2; rep++) {
   await timed('no plugin (-icount shift=0,sleep=off)', false);
-  await timed('plugin, nothing armed (start=running)', { 'start': 'running' });
+  await timed('plugin, nothing armed (start=running)', { start: 'running' });
   await timed('plugin flush, 1 target at 9e8', { precise: 'flush' }, [900_000_000n]);
   await timed('plugin singlestep, 1 target at 9e8', { precise: 'singlestep' }, [900_000_000n]);
   const many = Array.from({ length: 60 }, (_, i) => BigInt(i + 1) * 15_000_000n);
@@ -38,7 +38,9 @@ for (const precise of ['flush', 'singlestep']) {
   const run = await start({ elf, plugin: { precise }, timeoutMs: 120_000 });
   const ch = run.ch!;
   await ch.nextHit();
-  const toJs: number[] = [], toGuest: number[] = [], cycle: number[] = [];
+  const toJs: number[] = [],
+    toGuest: number[] = [],
+    cycle: number[] = [];
   let n = 1000n;
   await ch.armInsn('l', n);
   let resumeSent = process.hrtime.bigint();
@@ -55,7 +57,9 @@ for (const precise of ['flush', 'singlestep']) {
     await ch.resume();
   }
   await run.kill();
-  console.log(`latency precise=${precise}: freeze->JS median ${median(toJs).toFixed(0)} us (p99 ${pct(toJs, 0.99).toFixed(0)}), ` +
-    `resume->vCPU median ${median(toGuest).toFixed(0)} us (p99 ${pct(toGuest, 0.99).toFixed(0)}), ` +
-    `resume->next hit (1000 insns later) median ${median(cycle).toFixed(0)} us`);
+  console.log(
+    `latency precise=${precise}: freeze->JS median ${median(toJs).toFixed(0)} us (p99 ${pct(toJs, 0.99).toFixed(0)}), ` +
+      `resume->vCPU median ${median(toGuest).toFixed(0)} us (p99 ${pct(toGuest, 0.99).toFixed(0)}), ` +
+      `resume->next hit (1000 insns later) median ${median(cycle).toFixed(0)} us`,
+  );
 }

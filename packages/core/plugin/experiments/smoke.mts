@@ -1,8 +1,8 @@
 // Smoke test of exact pc triggers, register writes and watchpoints on examples/firmware (faultdemo).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { hex, start } from './common.mjs';
 import { readElf } from '../../src/elf/elf-file.js';
+import { hex, start } from './common.mjs';
 
 const elfPath = fileURLToPath(new URL('../../../../examples/firmware/build/mps2-an385/faultdemo.elf', import.meta.url));
 const elf = await readElf(elfPath);
@@ -45,9 +45,15 @@ await run('watch', async (ch) => {
   await ch.resume();
   for (let i = 0; ; i++) {
     let hit;
-    try { hit = await ch.nextHit(10_000); } catch { break; }
+    try {
+      hit = await ch.nextHit(10_000);
+    } catch {
+      break;
+    }
     const regs = await ch.registers();
-    console.log(`hit ${hit.count} ${hex(hit.pc)} exact=${hit.exact} watch=${JSON.stringify(hit.watch)} regs pc=${hex(regs.r[15]!)} r0=${regs.r[0]}`);
+    console.log(
+      `hit ${hit.count} ${hex(hit.pc)} exact=${hit.exact} watch=${JSON.stringify(hit.watch)} regs pc=${hex(regs.r[15]!)} r0=${regs.r[0]}`,
+    );
     if (i === 3) await ch.writeWord(sym('sensor_value'), 1000);
     await ch.resume();
   }

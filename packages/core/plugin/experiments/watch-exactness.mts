@@ -31,7 +31,11 @@ const ch = run.ch!;
 await ch.nextHit(5000);
 await ch.armWatch('w', kind, addr, len);
 await ch.resume();
-let hits = 0, bad = 0, regBad = 0, late = 0, pcBad = 0;
+let hits = 0,
+  bad = 0,
+  regBad = 0,
+  late = 0,
+  pcBad = 0;
 let exitCount = -1n;
 ch.on('exit', (c) => (exitCount = c));
 const t0 = performance.now();
@@ -58,6 +62,8 @@ for (;;) {
   await ch.resume();
 }
 await run.exited;
-console.log(`watch=${mode} ${kind} ${hex(addr)}+${hex(len)}: ${hits} freezes, ${bad} pc mismatches, ${regBad} register mismatches, ` +
-  `${pcBad} accessing-pc mismatches, ${late} late; plugin count at exit ${exitCount} (gdb ${truthRegs.length}); ` +
-  `${(((performance.now() - t0) * 1000) / hits).toFixed(0)} us per freeze`);
+console.log(
+  `watch=${mode} ${kind} ${hex(addr)}+${hex(len)}: ${hits} freezes, ${bad} pc mismatches, ${regBad} register mismatches, ` +
+    `${pcBad} accessing-pc mismatches, ${late} late; plugin count at exit ${exitCount} (gdb ${truthRegs.length}); ` +
+    `${(((performance.now() - t0) * 1000) / hits).toFixed(0)} us per freeze`,
+);

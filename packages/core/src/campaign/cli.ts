@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { HELP_OPTION, parseCommand, positiveInteger } from '../cli/args.js';
 import { ExitCode, UsageError } from '../cli/exit-codes.js';
-import { describeError, processOutput, type Output } from '../cli/output.js';
+import { describeError, type Output, processOutput } from '../cli/output.js';
 import { watchSignals } from '../cli/signals.js';
 import { QemuFaultError } from '../errors.js';
 import { loadCampaignDefinition } from './config-loader.js';
@@ -15,7 +15,7 @@ import { OUTCOMES, type Outcome } from './outcome.js';
 import { formatProgress } from './progress.js';
 import { writeCampaignReport } from './report.js';
 import type { CampaignResult } from './result.js';
-import { runCampaign, type CampaignProgress } from './runner.js';
+import { type CampaignProgress, runCampaign } from './runner.js';
 
 export const CAMPAIGN_HELP = `Usage: qemu-fault campaign <config> [options]
        qemu-fault campaign --merge <results.jsonl>... [--out DIR]
@@ -53,7 +53,10 @@ const OPTIONS = {
 } as const;
 
 function outcomes(list: string): Outcome[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.find((n) => !(OUTCOMES as readonly string[]).includes(n));
   if (bad !== undefined || !names.length) throw new UsageError(`--fail-on takes outcomes from ${OUTCOMES.join(', ')}, got '${list}'`);
   return names as Outcome[];
@@ -139,7 +142,10 @@ export async function runCampaignCommand(argv: string[], out: Output = processOu
     const code = await report(result, outDir, out, failOn);
     return stoppedBy === 'SIGINT' ? ExitCode.SIGINT : stoppedBy === 'SIGTERM' ? ExitCode.SIGTERM : code;
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof QemuFaultError && (err.code === 'INVALID_ARGUMENT' || err.code === 'CAMPAIGN_CONFIG'))) {
+    if (
+      err instanceof UsageError ||
+      (err instanceof QemuFaultError && (err.code === 'INVALID_ARGUMENT' || err.code === 'CAMPAIGN_CONFIG'))
+    ) {
       out.error(`qemu-fault campaign: ${err.message}`);
       return ExitCode.USAGE;
     }

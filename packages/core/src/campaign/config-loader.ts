@@ -45,7 +45,9 @@ export async function loadCampaignDefinition(path: string): Promise<{ definition
     throw new CampaignConfigError(`cannot load campaign config ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (!value || typeof value !== 'object' || !('space' in value)) {
-    throw new CampaignConfigError(`${path} must ${extname(file) === '.json' ? 'hold' : 'default-export'} a campaign definition ({ name, machine, kernel, space, ... })`);
+    throw new CampaignConfigError(
+      `${path} must ${extname(file) === '.json' ? 'hold' : 'default-export'} a campaign definition ({ name, machine, kernel, space, ... })`,
+    );
   }
   return { definition: value as CampaignDefinition, baseDir: dirname(file) };
 }

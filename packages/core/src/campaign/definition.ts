@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readElf, type ElfImage } from '../elf/elf-file.js';
+import { type ElfImage, readElf } from '../elf/elf-file.js';
 import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
 import type { LaunchedQemu, LaunchOptions } from '../launch/launch.js';
 import { semihostingSites } from './elf-code.js';
-import { enumerateFaults, formatNs, type Fault, type ResolvedMoment } from './enumerate.js';
-import { memorySignalName, type Classifier, type Signals } from './outcome.js';
+import { enumerateFaults, type Fault, formatNs, type ResolvedMoment } from './enumerate.js';
+import { type Classifier, memorySignalName, type Signals } from './outcome.js';
 import type { ObservedRegion, ParamWrite, SessionConfig, Trap } from './qemu-session.js';
 import type { FaultSpaceSpec } from './space.js';
 
@@ -112,8 +112,14 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
   if (typeof def.name !== 'string' || !def.name) throw new CampaignConfigError('the campaign needs a `name`');
   if (typeof def.machine !== 'string' || !def.machine) throw new CampaignConfigError('the campaign needs a `machine`, e.g. mps2-an385');
   if (def.launch?.time === false) throw new CampaignConfigError('campaigns need guest time (launch.time must not be false)');
-  for (const [key, value] of [['budgetNs', def.budgetNs], ['maxGuestNs', def.maxGuestNs], ['snapshotLeadNs', def.snapshotLeadNs], ['runTimeoutMs', def.runTimeoutMs]] as const) {
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new CampaignConfigError(`${key} must be a positive integer, got ${String(value)}`);
+  for (const [key, value] of [
+    ['budgetNs', def.budgetNs],
+    ['maxGuestNs', def.maxGuestNs],
+    ['snapshotLeadNs', def.snapshotLeadNs],
+    ['runTimeoutMs', def.runTimeoutMs],
+  ] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0))
+      throw new CampaignConfigError(`${key} must be a positive integer, got ${String(value)}`);
   }
   const kernel = kernelPath(def.kernel, options.baseDir ?? process.cwd());
   const elf = await readElf(kernel);
@@ -145,7 +151,9 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     runTimeoutMs: def.runTimeoutMs ?? 30_000,
     capabilities: {},
   };
-  const kernelHash = createHash('sha256').update(await readFile(kernel)).digest('hex');
+  const kernelHash = createHash('sha256')
+    .update(await readFile(kernel))
+    .digest('hex');
   const fingerprint = createHash('sha256')
     .update(
       stable({

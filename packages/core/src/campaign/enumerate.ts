@@ -122,7 +122,13 @@ export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Arra
       const periodNs = model.periodNs ?? DEFAULT_STUCK_PERIOD_NS;
       const how = model.durationNs === undefined ? '' : ` for ${formatNs(model.durationNs)}`;
       return pickBits(model.bits).map((bit) => ({
-        action: { kind: 'stuck-at', value: model.value, bit, periodNs, ...(model.durationNs === undefined ? {} : { durationNs: model.durationNs }) },
+        action: {
+          kind: 'stuck-at',
+          value: model.value,
+          bit,
+          periodNs,
+          ...(model.durationNs === undefined ? {} : { durationNs: model.durationNs }),
+        },
         label: `stuck-at-${model.value} bit ${bit}${how}`,
       }));
     }
@@ -131,9 +137,11 @@ export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Arra
       const bytes = target.kind === 'memory' ? target.length : target.kind === 'register' ? 4 : 0;
       const out: Array<{ action: FaultAction; label: string }> = [];
       // Registers take one value each; memory gets every aligned slot.
-      const slots = target.kind === 'register' ? (size === 4 ? [0] : []) : Array.from({ length: Math.floor(bytes / size) }, (_, i) => i * size);
+      const slots =
+        target.kind === 'register' ? (size === 4 ? [0] : []) : Array.from({ length: Math.floor(bytes / size) }, (_, i) => i * size);
       for (const offset of slots) {
-        for (const value of model.values) out.push({ action: { kind: 'overwrite', value, size, offset }, label: `write ${hex(value)}/${size}@+${offset}` });
+        for (const value of model.values)
+          out.push({ action: { kind: 'overwrite', value, size, offset }, label: `write ${hex(value)}/${size}@+${offset}` });
       }
       return out;
     }
@@ -171,7 +179,9 @@ export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup): Fa
   }
   if (!faults.length) {
     const sizes = parts.map((p) => `${p.targets.length} targets × ${p.models.length} models × ${p.moments.length} moments`).join(' + ');
-    throw new CampaignConfigError(`the fault space is empty (${sizes}): no model applies to any target (skip needs instruction(), flips need memory or registers)`);
+    throw new CampaignConfigError(
+      `the fault space is empty (${sizes}): no model applies to any target (skip needs instruction(), flips need memory or registers)`,
+    );
   }
   return faults;
 }

@@ -2,13 +2,53 @@
  * Fault campaigns: a fault space (targets × fault models × moments), a golden run per moment, every
  * fault run from a snapshot and classified against it, results in JSON Lines and reports.
  */
+
+export { loadCampaignDefinition } from './config-loader.js';
+export { type CampaignDefinition, defineCampaign, type ObserveSpec, type ResolvedCampaign, resolveCampaign } from './definition.js';
+export {
+  enumerateFaults,
+  type Fault,
+  type FaultAction,
+  formatNs,
+  parseShard,
+  type ResolvedMoment,
+  type ResolvedTarget,
+  type Shard,
+  type SymbolLookup,
+  shardRange,
+} from './enumerate.js';
+export { mergeCampaignResults } from './merge.js';
+export {
+  type Classifier,
+  type ClassifierOptions,
+  type ClassifyContext,
+  compareEvidence,
+  defaultClassifier,
+  type Evidence,
+  type MemorySignal,
+  matchSignals,
+  OUTCOMES,
+  type Outcome,
+  type RunEnd,
+  type Signals,
+  type Verdict,
+} from './outcome.js';
+export { formatProgress } from './progress.js';
+export { OUTCOME_COLOURS, renderHtmlReport, writeCampaignReport } from './report.js';
+export { CampaignResult, type RecordFilter } from './result.js';
+export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
+export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';
 export {
   atPc,
   atTime,
   bitFlip,
   everyNs,
+  type FaultModelSpec,
+  type FaultSpacePart,
+  type FaultSpaceSpec,
   faultSpace,
   instruction,
+  type MomentSpec,
   memory,
   onAccess,
   overwrite,
@@ -16,44 +56,5 @@ export {
   skip,
   stuckAt,
   symbol,
-  type FaultModelSpec,
-  type FaultSpacePart,
-  type FaultSpaceSpec,
-  type MomentSpec,
   type TargetSpec,
 } from './space.js';
-export {
-  enumerateFaults,
-  formatNs,
-  parseShard,
-  shardRange,
-  type Fault,
-  type FaultAction,
-  type ResolvedMoment,
-  type ResolvedTarget,
-  type Shard,
-  type SymbolLookup,
-} from './enumerate.js';
-export {
-  OUTCOMES,
-  compareEvidence,
-  defaultClassifier,
-  matchSignals,
-  type Classifier,
-  type ClassifierOptions,
-  type ClassifyContext,
-  type Evidence,
-  type MemorySignal,
-  type Outcome,
-  type RunEnd,
-  type Signals,
-  type Verdict,
-} from './outcome.js';
-export { defineCampaign, resolveCampaign, type CampaignDefinition, type ObserveSpec, type ResolvedCampaign } from './definition.js';
-export { runCampaign, type CampaignProgress, type RunCampaignOptions } from './runner.js';
-export { CampaignResult, type RecordFilter } from './result.js';
-export { readResultsFile, type CampaignHeader, type FaultRecord, type GoldenRecord } from './results-file.js';
-export { mergeCampaignResults } from './merge.js';
-export { renderHtmlReport, writeCampaignReport, OUTCOME_COLOURS } from './report.js';
-export { loadCampaignDefinition } from './config-loader.js';
-export { formatProgress } from './progress.js';

@@ -4,10 +4,10 @@
  * freeze, which time moments always give.
  */
 import type { FaultInjectionFramework } from '../framework/framework.js';
-import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
 import type { ArmRegisterName } from '../triggers/registers.js';
-import type { Fault, ResolvedTarget } from './enumerate.js';
+import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
 import { thumbInstructionLength } from './elf-code.js';
+import type { Fault, ResolvedTarget } from './enumerate.js';
 
 /** What an injection needs from the run it happens in. */
 export interface InjectionHost {

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, ResultsFileError } from '../errors.js';
 import { CampaignResult } from './result.js';
-import { readResultsFile, type FaultRecord, type GoldenRecord, type ResultsFileContent } from './results-file.js';
+import { type FaultRecord, type GoldenRecord, type ResultsFileContent, readResultsFile } from './results-file.js';
 
 /** Merges already-read results files (`paths` name them in errors). */
 export function mergeResults(contents: readonly ResultsFileContent[], paths: readonly string[]): CampaignResult {
@@ -17,12 +17,18 @@ export function mergeResults(contents: readonly ResultsFileContent[], paths: rea
     const path = paths[i] ?? `<file ${i + 1}>`;
     const h = content.header;
     if (h.fingerprint !== first.header.fingerprint || h.total !== first.header.total) {
-      throw new ResultsFileError(path, `is from another campaign ('${h.name}', fingerprint ${h.fingerprint}) than ${paths[0]} ('${first.header.name}', ${first.header.fingerprint})`);
+      throw new ResultsFileError(
+        path,
+        `is from another campaign ('${h.name}', fingerprint ${h.fingerprint}) than ${paths[0]} ('${first.header.name}', ${first.header.fingerprint})`,
+      );
     }
     const add = <K, R>(map: Map<K, { record: R; from: string }>, key: K, record: R, what: string) => {
       const seen = map.get(key);
       if (seen && JSON.stringify(seen.record) !== JSON.stringify(record)) {
-        throw new ResultsFileError(path, `${what} differs from ${seen.from}: the two runs disagree (not deterministic, or not the same firmware)`);
+        throw new ResultsFileError(
+          path,
+          `${what} differs from ${seen.from}: the two runs disagree (not deterministic, or not the same firmware)`,
+        );
       }
       if (!seen) map.set(key, { record, from: path });
     };
@@ -33,7 +39,9 @@ export function mergeResults(contents: readonly ResultsFileContent[], paths: rea
   // Golden runs in the order their moments first appear among the faults.
   const firstUse = new Map<string, number>();
   for (const r of [...records].sort((a, b) => a.index - b.index)) if (!firstUse.has(r.moment)) firstUse.set(r.moment, r.index);
-  const goldens = [...golden.values()].map((g) => g.record).sort((a, b) => (firstUse.get(a.moment) ?? Infinity) - (firstUse.get(b.moment) ?? Infinity));
+  const goldens = [...golden.values()]
+    .map((g) => g.record)
+    .sort((a, b) => (firstUse.get(a.moment) ?? Infinity) - (firstUse.get(b.moment) ?? Infinity));
   return new CampaignResult(first.header.name, first.header.total, goldens, records, first.header.fingerprint);
 }
 

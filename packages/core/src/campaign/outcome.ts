@@ -110,7 +110,8 @@ export function matchSignals(run: Evidence, signals: Signals | undefined): strin
   if (run.trap !== undefined && signals.at?.some((at) => label(at) === run.trap)) return `reached ${run.trap}`;
   for (const pattern of signals.serial ?? []) {
     const text = run.serial ?? '';
-    const hit = typeof pattern === 'string' ? text.includes(pattern) : new RegExp(pattern.source, pattern.flags.replace('g', '')).test(text);
+    const hit =
+      typeof pattern === 'string' ? text.includes(pattern) : new RegExp(pattern.source, pattern.flags.replace('g', '')).test(text);
     if (hit) return `serial ${typeof pattern === 'string' ? JSON.stringify(pattern) : String(pattern)}`;
   }
   for (const signal of signals.memory ?? []) {
@@ -163,7 +164,10 @@ export function defaultClassifier(options: ClassifierOptions = {}): (run: Eviden
     if (crashed) return { outcome: 'crash', reason: crashed };
     if (run.end === 'timeout') return { outcome: 'hang', reason: 'the run exceeded its wall-clock limit' };
     if (run.end === 'budget' && golden.end !== 'budget') {
-      return { outcome: 'hang', reason: `still running at the end of the budget (golden ended by ${golden.end}${golden.exitCode !== undefined ? ` ${golden.exitCode}` : ''})` };
+      return {
+        outcome: 'hang',
+        reason: `still running at the end of the budget (golden ended by ${golden.end}${golden.exitCode !== undefined ? ` ${golden.exitCode}` : ''})`,
+      };
     }
     const difference = compareEvidence(run, golden);
     if (!difference) return { outcome: 'masked', reason: 'same result as the golden run' };
@@ -173,7 +177,8 @@ export function defaultClassifier(options: ClassifierOptions = {}): (run: Eviden
 
 /** Normalises what a user classifier returned; throws on anything else. */
 export function toVerdict(value: unknown): Verdict {
-  if (typeof value === 'string' && (OUTCOMES as readonly string[]).includes(value)) return { outcome: value as Outcome, reason: 'classifier' };
+  if (typeof value === 'string' && (OUTCOMES as readonly string[]).includes(value))
+    return { outcome: value as Outcome, reason: 'classifier' };
   const v = value as Partial<Verdict> | null;
   if (v && typeof v === 'object' && typeof v.outcome === 'string' && (OUTCOMES as readonly string[]).includes(v.outcome)) {
     return { outcome: v.outcome, reason: typeof v.reason === 'string' ? v.reason : 'classifier' };

@@ -7,15 +7,15 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CampaignConfigError, ChannelUnavailableError, InvalidArgumentError, SnapshotError } from '../errors.js';
-import { launch, type LaunchedQemu, type LaunchOptions } from '../launch/launch.js';
+import { type LaunchedQemu, type LaunchOptions, launch } from '../launch/launch.js';
 import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
 import type { TriggerCallback, TriggerContext, TriggerHandle } from '../triggers/types.js';
 import { ADP_STOPPED_APPLICATION_EXIT, SYS_EXIT, SYS_EXIT_EXTENDED } from './elf-code.js';
 import type { Fault, ResolvedMoment } from './enumerate.js';
+import { HmpMonitor, hmpMonitorArgs } from './hmp-monitor.js';
 import { inject } from './inject.js';
 import type { Evidence } from './outcome.js';
 import { MainThreadWatch, stopFrozenGuest } from './stop-handover.js';
-import { HmpMonitor, hmpMonitorArgs } from './hmp-monitor.js';
 
 /** Code whose execution ends a run: a detection or crash handler, or a semihosting call (exit). */
 export interface Trap {
@@ -161,10 +161,19 @@ export function armMoment(qemu: LaunchedQemu, m: ResolvedMoment, hit: number | u
  * Arms `cb` at the `hit`-th access of a data moment. The framework's watchpoints fire at every
  * access until cancelled, so earlier hits are counted here and the watchpoint goes at the one wanted.
  */
-async function armAccess(qemu: LaunchedQemu, moment: Extract<ResolvedMoment, { kind: 'access' }>, hit: number, cb: TriggerCallback): Promise<TriggerHandle> {
+async function armAccess(
+  qemu: LaunchedQemu,
+  moment: Extract<ResolvedMoment, { kind: 'access' }>,
+  hit: number,
+  cb: TriggerCallback,
+): Promise<TriggerHandle> {
   const watch = moment.access === 'write' ? qemu.onWrite : qemu.onRead;
   if (typeof watch !== 'function') {
-    throw new ChannelUnavailableError('data triggers', `the access moment '${moment.key}'`, 'This build of the framework has no onWrite()/onRead(); use a time or PC moment.');
+    throw new ChannelUnavailableError(
+      'data triggers',
+      `the access moment '${moment.key}'`,
+      'This build of the framework has no onWrite()/onRead(); use a time or PC moment.',
+    );
   }
   let seen = 0;
   const handle: TriggerHandle = await watch.call(qemu, moment.address, moment.length, async (ctx) => {
@@ -264,7 +273,10 @@ export class QemuSession {
       if (this.alive) throw err;
       // Seen on QEMU 7.2's lm3s6965evb: its SD card model asserts while loading any snapshot.
       const why = this.qemu.process.stderr.text().split('\n').slice(-1)[0] ?? '';
-      throw new SnapshotError(`loading snapshot '${tag}' killed QEMU (${why}): this board cannot restore snapshots on this QEMU; run the campaign with reuse: 'fresh'`, { cause: err });
+      throw new SnapshotError(
+        `loading snapshot '${tag}' killed QEMU (${why}): this board cannot restore snapshots on this QEMU; run the campaign with reuse: 'fresh'`,
+        { cause: err },
+      );
     }
     if (out) throw snapshotError('load', tag, this.image, out);
   }
@@ -400,7 +412,11 @@ export class QemuSession {
    * triggers `arm` sets; returns the evidence and leaves the VM stopped (or, with `thenClose`,
    * running on, to be closed).
    */
-  async window(options: { endNs: number; arm(host: WindowHost): Promise<TriggerHandle[]>; thenClose?: boolean | undefined }): Promise<Evidence> {
+  async window(options: {
+    endNs: number;
+    arm(host: WindowHost): Promise<TriggerHandle[]>;
+    thenClose?: boolean | undefined;
+  }): Promise<Evidence> {
     const q = this.qemu;
     await this.armTraps();
     let onHeld!: () => void;
@@ -461,7 +477,11 @@ export class QemuSession {
     if (end === 'held') {
       const h = run.held!;
       // Held without a trap: the end of the budget, or a caller's callback that ended the window.
-      evidence = !h.trap ? { end: 'budget' } : h.trap.kind === 'exit' ? { end: 'exit', exitCode: h.exitCode } : { end: 'trap', trap: h.trap.name };
+      evidence = !h.trap
+        ? { end: 'budget' }
+        : h.trap.kind === 'exit'
+          ? { end: 'exit', exitCode: h.exitCode }
+          : { end: 'trap', trap: h.trap.name };
       if (h.timeNs !== undefined) evidence.timeNs = h.timeNs;
     } else if (end === 'timeout') {
       evidence = { end: 'timeout' };
@@ -536,6 +556,10 @@ function holdRun(run: ActiveRun, info: Omit<Held, 'release'>): Promise<void> {
 function snapshotError(verb: 'save' | 'load', tag: string, image: string | undefined, message: string): SnapshotError {
   // QEMU reports a write that does not fit as "Input/output error" as often as ENOSPC or EFBIG.
   const full = /No space left|File too large|Disk quota|Input\/output error|ENOSPC|EFBIG|EIO/i.test(message);
-  const hint = full ? ' — out of disk space? The disk holding the snapshot images may be full: free space, or point `snapshotDir` at a larger disk' : '';
-  return new SnapshotError(`could not ${verb} snapshot '${tag}'${image ? ` (${image})` : ''}: ${message.replace(/^Error:\s*/i, '')}${hint}`);
+  const hint = full
+    ? ' — out of disk space? The disk holding the snapshot images may be full: free space, or point `snapshotDir` at a larger disk'
+    : '';
+  return new SnapshotError(
+    `could not ${verb} snapshot '${tag}'${image ? ` (${image})` : ''}: ${message.replace(/^Error:\s*/i, '')}${hint}`,
+  );
 }

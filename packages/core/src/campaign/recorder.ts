@@ -85,7 +85,12 @@ export async function discover(campaign: ResolvedCampaign, moments: readonly Res
     if (exitNs !== undefined) found.exitNs = exitNs;
     const missing = moments.filter((m) => !found.momentNs.has(m.key));
     if (missing.length) {
-      const how = evidence.end === 'exit' ? `exits${exitNs !== undefined ? ` at ${formatNs(exitNs)}` : ''}` : evidence.end === 'budget' ? `runs ${formatNs(maxGuestNs)}` : `ends (${evidence.end})`;
+      const how =
+        evidence.end === 'exit'
+          ? `exits${exitNs !== undefined ? ` at ${formatNs(exitNs)}` : ''}`
+          : evidence.end === 'budget'
+            ? `runs ${formatNs(maxGuestNs)}`
+            : `ends (${evidence.end})`;
       throw new CampaignConfigError(`moment ${missing.map(describeMoment).join(', ')} is never reached: the golden run ${how} first`);
     }
     return found;

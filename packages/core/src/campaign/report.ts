@@ -63,7 +63,8 @@ function plot(result: CampaignResult): string {
 function legend(result: CampaignResult): string {
   const counts = result.counts();
   return OUTCOMES.map(
-    (o) => `<span class="legend" data-outcome="${o}"><span class="swatch" style="background:${OUTCOME_COLOURS[o]}"></span>${o} <b>${counts[o]}</b></span>`,
+    (o) =>
+      `<span class="legend" data-outcome="${o}"><span class="swatch" style="background:${OUTCOME_COLOURS[o]}"></span>${o} <b>${counts[o]}</b></span>`,
   ).join('');
 }
 
@@ -120,7 +121,10 @@ th[data-dir=asc] button::after { content: ' ▲'; } th[data-dir=desc] button::af
 /** The HTML report as one string. */
 export function renderHtmlReport(result: CampaignResult): string {
   const golden = result.golden
-    .map((g) => `<li>${escape(g.moment)}: moment at ${g.momentNs} ns, window to ${g.endNs} ns, ended by ${escape(g.evidence.end)}${g.evidence.exitCode !== undefined ? ` (exit ${g.evidence.exitCode})` : ''}</li>`)
+    .map(
+      (g) =>
+        `<li>${escape(g.moment)}: moment at ${g.momentNs} ns, window to ${g.endNs} ns, ended by ${escape(g.evidence.end)}${g.evidence.exitCode !== undefined ? ` (exit ${g.evidence.exitCode})` : ''}</li>`,
+    )
     .join('');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Fault campaign ${escape(result.name)}</title><style>${STYLE}</style></head>

@@ -4,7 +4,7 @@
  * before it counts, so a campaign killed at any point loses at most the runs in flight; a torn last
  * line (a kill mid-write) is dropped on resume.
  */
-import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ResultsFileError } from '../errors.js';
 import type { FaultAction, ResolvedMoment, ResolvedTarget, Shard } from './enumerate.js';
@@ -134,7 +134,11 @@ export class ResultsWriter {
    * Opens `path` for a campaign: continues it when it holds the same campaign and shard (returning
    * what it already has), otherwise refuses — unless `fresh`, which starts it over.
    */
-  static async open(path: string, header: CampaignHeader, options: { fresh?: boolean } = {}): Promise<{ writer: ResultsWriter; existing?: ResultsFileContent }> {
+  static async open(
+    path: string,
+    header: CampaignHeader,
+    options: { fresh?: boolean } = {},
+  ): Promise<{ writer: ResultsWriter; existing?: ResultsFileContent }> {
     let existing: ResultsFileContent | undefined;
     if (!options.fresh) {
       const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -146,10 +150,16 @@ export class ResultsWriter {
     if (existing) {
       const h = existing.header;
       if (h.fingerprint !== header.fingerprint || h.total !== header.total) {
-        throw new ResultsFileError(path, `belongs to another campaign or version of it ('${h.name}', ${h.total} faults, fingerprint ${h.fingerprint}; this one: '${header.name}', ${header.total} faults, ${header.fingerprint}). Delete it, choose another file, or start over (fresh).`);
+        throw new ResultsFileError(
+          path,
+          `belongs to another campaign or version of it ('${h.name}', ${h.total} faults, fingerprint ${h.fingerprint}; this one: '${header.name}', ${header.total} faults, ${header.fingerprint}). Delete it, choose another file, or start over (fresh).`,
+        );
       }
       if (h.shard.index !== header.shard.index || h.shard.count !== header.shard.count) {
-        throw new ResultsFileError(path, `holds shard ${h.shard.index + 1}/${h.shard.count}, not ${header.shard.index + 1}/${header.shard.count}`);
+        throw new ResultsFileError(
+          path,
+          `holds shard ${h.shard.index + 1}/${h.shard.count}, not ${header.shard.index + 1}/${header.shard.count}`,
+        );
       }
       // Drop a torn last line so appends start on a line boundary.
       await truncate(path, existing.intactBytes);

@@ -12,13 +12,13 @@ import { promisify } from 'node:util';
 import { CampaignConfigError, ClassifierError, InvalidArgumentError, SnapshotError } from '../errors.js';
 import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
 import { guardDir, releaseDir } from '../launch/reaper.js';
-import { resolveCampaign, type CampaignDefinition, type ResolvedCampaign } from './definition.js';
-import { checkShard, shardRange, type Fault, type Shard } from './enumerate.js';
-import { defaultClassifier, OUTCOMES, toVerdict, type Evidence, type Outcome, type Verdict } from './outcome.js';
+import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
+import { checkShard, type Fault, type Shard, shardRange } from './enumerate.js';
+import { defaultClassifier, type Evidence, OUTCOMES, type Outcome, toVerdict, type Verdict } from './outcome.js';
 import { QemuSession, type RunReport } from './qemu-session.js';
-import { discover, planMoments, recordSnapshots, type MomentPlan } from './recorder.js';
+import { discover, type MomentPlan, planMoments, recordSnapshots } from './recorder.js';
 import { CampaignResult } from './result.js';
-import { RESULTS_FORMAT, ResultsWriter, type CampaignHeader, type FaultRecord, type GoldenRecord } from './results-file.js';
+import { type CampaignHeader, type FaultRecord, type GoldenRecord, RESULTS_FORMAT, ResultsWriter } from './results-file.js';
 
 /** Progress, reported after every fault run. */
 export interface CampaignProgress {
@@ -74,7 +74,10 @@ async function createImage(path: string): Promise<void> {
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, '1M']);
   } catch (err) {
     const e = err as { stderr?: string; code?: string };
-    throw new SnapshotError(`cannot create the snapshot image ${path} with qemu-img (package qemu-utils): ${e.stderr?.trim() || e.code || String(err)}`, { cause: err });
+    throw new SnapshotError(
+      `cannot create the snapshot image ${path} with qemu-img (package qemu-utils): ${e.stderr?.trim() || e.code || String(err)}`,
+      { cause: err },
+    );
   }
 }
 
@@ -107,7 +110,10 @@ async function copyImage(from: string, to: string): Promise<void> {
     await copyFile(from, to);
   } catch (err) {
     const full = (err as NodeJS.ErrnoException).code === 'ENOSPC';
-    throw new SnapshotError(`cannot copy the snapshot image to ${to}: ${(err as Error).message}${full ? ' — the disk is full; point `snapshotDir` elsewhere' : ''}`, { cause: err });
+    throw new SnapshotError(
+      `cannot copy the snapshot image to ${to}: ${(err as Error).message}${full ? ' — the disk is full; point `snapshotDir` elsewhere' : ''}`,
+      { cause: err },
+    );
   }
 }
 
@@ -155,7 +161,12 @@ class Worker {
 }
 
 /** Runs `task` over `items` on the workers, each worker taking the next item when free; stops early on `stop()`. */
-async function onPool<T>(workers: Worker[], items: readonly T[], task: (worker: Worker, item: T) => Promise<void>, stop: () => boolean): Promise<void> {
+async function onPool<T>(
+  workers: Worker[],
+  items: readonly T[],
+  task: (worker: Worker, item: T) => Promise<void>,
+  stop: () => boolean,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   await Promise.all(
@@ -188,14 +199,19 @@ function classify(campaign: ResolvedCampaign, evidence: Evidence, golden: Golden
 async function goldenRun(campaign: ResolvedCampaign, worker: Worker, plan: MomentPlan): Promise<GoldenRecord> {
   const report = await worker.execute(plan);
   const key = plan.moment.key;
-  if (!report.reached) throw new CampaignConfigError(`the golden run from the snapshot of ${key} ended (${report.evidence.end}) before reaching it`);
+  if (!report.reached)
+    throw new CampaignConfigError(`the golden run from the snapshot of ${key} ended (${report.evidence.end}) before reaching it`);
   if (report.momentNs !== undefined && report.momentNs !== plan.momentNs) {
-    throw new SnapshotError(`replaying the snapshot of ${key} diverged from the golden boot: the moment froze at ${report.momentReportedNs} ns, not ${plan.momentNs} ns`);
+    throw new SnapshotError(
+      `replaying the snapshot of ${key} diverged from the golden boot: the moment froze at ${report.momentReportedNs} ns, not ${plan.momentNs} ns`,
+    );
   }
   const def = campaign.definition;
   const verdict = defaultClassifier({ detect: def.detect, crash: def.crash })(report.evidence, report.evidence);
   if (verdict.outcome !== 'masked') {
-    throw new CampaignConfigError(`the golden run at ${key} already counts as '${verdict.outcome}' (${verdict.reason}): check detect/crash`);
+    throw new CampaignConfigError(
+      `the golden run at ${key} already counts as '${verdict.outcome}' (${verdict.reason}): check detect/crash`,
+    );
   }
   return { type: 'golden', moment: key, momentNs: plan.momentNs, endNs: plan.endNs, evidence: report.evidence };
 }
@@ -222,16 +238,27 @@ function faultRecord(fault: Fault, report: RunReport, verdict: Verdict): FaultRe
  */
 export async function runCampaign(definition: CampaignDefinition, options: RunCampaignOptions = {}): Promise<CampaignResult> {
   const workerCount = options.workers ?? defaultWorkers();
-  if (!Number.isSafeInteger(workerCount) || workerCount < 1) throw new InvalidArgumentError(`workers must be a positive integer, got ${workerCount}`);
+  if (!Number.isSafeInteger(workerCount) || workerCount < 1)
+    throw new InvalidArgumentError(`workers must be a positive integer, got ${workerCount}`);
   const reuse = options.reuse ?? 'snapshot';
-  if (reuse !== 'snapshot' && reuse !== 'fresh') throw new InvalidArgumentError(`reuse must be 'snapshot' or 'fresh', got ${String(reuse)}`);
+  if (reuse !== 'snapshot' && reuse !== 'fresh')
+    throw new InvalidArgumentError(`reuse must be 'snapshot' or 'fresh', got ${String(reuse)}`);
   const campaign = await resolveCampaign(definition, { baseDir: options.baseDir });
   const shard = checkShard(options.shard ?? { index: 0, count: 1 });
   const range = shardRange(campaign.faults.length, shard);
   const scope = campaign.faults.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
-  const header: CampaignHeader = { type: 'campaign', format: RESULTS_FORMAT, name: definition.name, fingerprint: campaign.fingerprint, total: campaign.faults.length, shard };
+  const header: CampaignHeader = {
+    type: 'campaign',
+    format: RESULTS_FORMAT,
+    name: definition.name,
+    fingerprint: campaign.fingerprint,
+    total: campaign.faults.length,
+    shard,
+  };
 
-  const opened = options.resultsFile ? await ResultsWriter.open(options.resultsFile, header, { fresh: options.resume === false }) : undefined;
+  const opened = options.resultsFile
+    ? await ResultsWriter.open(options.resultsFile, header, { fresh: options.resume === false })
+    : undefined;
   const writer = opened?.writer;
   const records = new Map<number, FaultRecord>();
   const inScope = new Set(scope.map((f) => f.index));
@@ -261,35 +288,54 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       } else images.push(...Array.from({ length: workerCount }, () => undefined));
       workers.push(...images.map((image) => new Worker(campaign, image)));
 
-      await onPool(workers, plans, async (worker, plan) => {
-        const record = await goldenRun(campaign, worker, plan);
-        const stored = golden.get(record.moment);
-        if (stored && JSON.stringify(stored) !== JSON.stringify(record)) {
-          throw new SnapshotError(`the golden run at ${record.moment} differs from the one in ${options.resultsFile}: the firmware, QEMU or the campaign changed, or runs are not deterministic`);
-        }
-        if (!stored) {
-          golden.set(record.moment, record);
-          await writer?.append(record);
-        }
-      }, () => false);
+      await onPool(
+        workers,
+        plans,
+        async (worker, plan) => {
+          const record = await goldenRun(campaign, worker, plan);
+          const stored = golden.get(record.moment);
+          if (stored && JSON.stringify(stored) !== JSON.stringify(record)) {
+            throw new SnapshotError(
+              `the golden run at ${record.moment} differs from the one in ${options.resultsFile}: the firmware, QEMU or the campaign changed, or runs are not deterministic`,
+            );
+          }
+          if (!stored) {
+            golden.set(record.moment, record);
+            await writer?.append(record);
+          }
+        },
+        () => false,
+      );
 
       const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
       for (const r of records.values()) counts[r.outcome]++;
       const started = performance.now();
       let ran = 0;
-      await onPool(workers, pending, async (worker, fault) => {
-        const report = await worker.execute(planOf.get(fault.moment.key)!, fault);
-        const record = faultRecord(fault, report, classify(campaign, report.evidence, golden.get(fault.moment.key)!, fault));
-        records.set(fault.index, record);
-        counts[record.outcome]++;
-        ran++;
-        await writer?.append(record);
-        if (options.onProgress) {
-          const ratePerSec = ran / ((performance.now() - started) / 1000);
-          const left = scope.length - records.size;
-          options.onProgress({ done: records.size, total: scope.length, resumed, ratePerSec, etaMs: ratePerSec > 0 ? (left / ratePerSec) * 1000 : undefined, counts: { ...counts } });
-        }
-      }, () => options.signal?.aborted ?? false);
+      await onPool(
+        workers,
+        pending,
+        async (worker, fault) => {
+          const report = await worker.execute(planOf.get(fault.moment.key)!, fault);
+          const record = faultRecord(fault, report, classify(campaign, report.evidence, golden.get(fault.moment.key)!, fault));
+          records.set(fault.index, record);
+          counts[record.outcome]++;
+          ran++;
+          await writer?.append(record);
+          if (options.onProgress) {
+            const ratePerSec = ran / ((performance.now() - started) / 1000);
+            const left = scope.length - records.size;
+            options.onProgress({
+              done: records.size,
+              total: scope.length,
+              resumed,
+              ratePerSec,
+              etaMs: ratePerSec > 0 ? (left / ratePerSec) * 1000 : undefined,
+              counts: { ...counts },
+            });
+          }
+        },
+        () => options.signal?.aborted ?? false,
+      );
     }
   } finally {
     await Promise.allSettled(workers.map((w) => w.close()));
@@ -299,5 +345,12 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
   // In the order the moments first appear, whatever order the workers finished them in.
   const momentOrder = [...new Set(scope.map((f) => f.moment.key))];
   const goldenRecords = momentOrder.flatMap((key) => golden.get(key) ?? []);
-  return new CampaignResult(definition.name, campaign.faults.length, goldenRecords, [...records.values()], campaign.fingerprint, scope.length);
+  return new CampaignResult(
+    definition.name,
+    campaign.faults.length,
+    goldenRecords,
+    [...records.values()],
+    campaign.fingerprint,
+    scope.length,
+  );
 }

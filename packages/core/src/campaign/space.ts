@@ -94,7 +94,8 @@ export function atTime(ns: number): MomentSpec {
 
 /** Every `stepNs` from `fromNs` up to and including `toNs`. */
 export function everyNs(fromNs: number, toNs: number, stepNs: number): MomentSpec[] {
-  if (!(Number.isSafeInteger(stepNs) && stepNs > 0)) throw new InvalidArgumentError(`everyNs: step must be a positive integer, got ${stepNs}`);
+  if (!(Number.isSafeInteger(stepNs) && stepNs > 0))
+    throw new InvalidArgumentError(`everyNs: step must be a positive integer, got ${stepNs}`);
   if (!(Number.isSafeInteger(fromNs) && Number.isSafeInteger(toNs) && fromNs <= toNs)) {
     throw new InvalidArgumentError(`everyNs: need integers from <= to, got ${fromNs}..${toNs}`);
   }
@@ -113,7 +114,13 @@ export function atPc(at: string | number, hit = 1): MomentSpec {
  * `at` (default: the symbol's size, or 4 bytes at an address), before the next instruction.
  */
 export function onAccess(at: string | number, options: { access?: 'read' | 'write'; hit?: number; length?: number } = {}): MomentSpec {
-  return { kind: 'access', at, access: options.access ?? 'write', hit: options.hit ?? 1, ...(options.length ? { length: options.length } : {}) };
+  return {
+    kind: 'access',
+    at,
+    access: options.access ?? 'write',
+    hit: options.hit ?? 1,
+    ...(options.length ? { length: options.length } : {}),
+  };
 }
 
 /** Builds a fault space from parts, checking each part's shape. */
@@ -164,7 +171,8 @@ export function checkTarget(t: TargetSpec): void {
 
 export function checkModel(m: FaultModelSpec): void {
   const checkBits = (bits: unknown) => {
-    if (bits !== undefined && (!Array.isArray(bits) || bits.some((b) => !isInt(b) || b < 0))) fail('fault model', m, 'bits must be non-negative integers');
+    if (bits !== undefined && (!Array.isArray(bits) || bits.some((b) => !isInt(b) || b < 0)))
+      fail('fault model', m, 'bits must be non-negative integers');
   };
   switch (m?.kind) {
     case 'bit-flip':
@@ -173,14 +181,17 @@ export function checkModel(m: FaultModelSpec): void {
     case 'stuck-at':
       if (m.value !== 0 && m.value !== 1) fail('stuck-at model', m, 'value must be 0 or 1');
       checkBits(m.bits);
-      if (m.durationNs !== undefined && (!isInt(m.durationNs) || m.durationNs < 1)) fail('stuck-at model', m, 'durationNs must be a positive integer');
-      if (m.periodNs !== undefined && (!isInt(m.periodNs) || m.periodNs < 1)) fail('stuck-at model', m, 'periodNs must be a positive integer');
+      if (m.durationNs !== undefined && (!isInt(m.durationNs) || m.durationNs < 1))
+        fail('stuck-at model', m, 'durationNs must be a positive integer');
+      if (m.periodNs !== undefined && (!isInt(m.periodNs) || m.periodNs < 1))
+        fail('stuck-at model', m, 'periodNs must be a positive integer');
       return;
     case 'overwrite': {
       const size = m.size ?? 4;
       if (size !== 1 && size !== 2 && size !== 4) fail('overwrite model', m, 'size must be 1, 2 or 4');
       if (!Array.isArray(m.values) || !m.values.length) fail('overwrite model', m, 'needs at least one value');
-      for (const v of m.values) if (!isInt(v) || v < 0 || v >= 2 ** (8 * size)) fail('overwrite model', m, `value ${v} does not fit in ${size} bytes`);
+      for (const v of m.values)
+        if (!isInt(v) || v < 0 || v >= 2 ** (8 * size)) fail('overwrite model', m, `value ${v} does not fit in ${size} bytes`);
       return;
     }
     case 'skip':
@@ -210,7 +221,8 @@ export function checkMoment(m: MomentSpec): void {
     case 'access':
       checkAt(m.at);
       checkHit(m.hit);
-      if (m.access !== undefined && m.access !== 'read' && m.access !== 'write') fail('access moment', m, "access must be 'read' or 'write'");
+      if (m.access !== undefined && m.access !== 'read' && m.access !== 'write')
+        fail('access moment', m, "access must be 'read' or 'write'");
       if (m.length !== undefined && (!isInt(m.length) || m.length < 1)) fail('access moment', m, 'length must be a positive integer');
       return;
     default:

@@ -86,7 +86,12 @@ export class MainThreadWatch {
  * held guest), and wait until QEMU reports it stopped (or exits: the rest of the block may end the
  * program).
  */
-export async function stopFrozenGuest(qemu: LaunchedQemu, watch: MainThreadWatch, sendStop: () => Promise<unknown>, release: () => unknown): Promise<void> {
+export async function stopFrozenGuest(
+  qemu: LaunchedQemu,
+  watch: MainThreadWatch,
+  sendStop: () => Promise<unknown>,
+  release: () => unknown,
+): Promise<void> {
   const stopping = sendStop();
   stopping.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { ConnectOptions } from '../framework/framework.js';
 import type { VerboseLevel } from '../framework/injection-trace.js';
 import { UsageError } from './exit-codes.js';
@@ -34,7 +34,9 @@ export function parseCommand<O extends Options>(
   const help = (parsed.values as Record<string, unknown>)['help'] === true;
   const count = parsed.positionals.length;
   if (!help && (count < positionals.min || count > positionals.max)) {
-    throw new UsageError(count < positionals.min ? `missing ${positionals.names}` : `unexpected argument '${parsed.positionals[positionals.max]}'`);
+    throw new UsageError(
+      count < positionals.min ? `missing ${positionals.names}` : `unexpected argument '${parsed.positionals[positionals.max]}'`,
+    );
   }
   return { values: parsed.values, positionals: parsed.positionals, rest };
 }

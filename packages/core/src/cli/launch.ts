@@ -54,7 +54,7 @@ const QUIT_GRACE_MS = 3000;
 /** `qemu-fault launch`: see {@link LAUNCH_HELP}. */
 export async function launchCommand(argv: readonly string[], out: Output): Promise<number> {
   const { values, positionals, rest } = parseCommand(argv, OPTIONS, { min: 1, max: 1, names: '<kernel>' });
-  if (values.help) return out.print(LAUNCH_HELP), ExitCode.OK;
+  if (values.help) return (out.print(LAUNCH_HELP), ExitCode.OK);
   const kernel = positionals[0]!;
   const icount = values.icount === 'off' ? undefined : positiveInteger(values.icount, '--icount', 0);
   if (icount !== undefined && icount > 10) return usage(out, '--icount must be from 0 to 10, or off');
@@ -87,7 +87,14 @@ export async function launchCommand(argv: readonly string[], out: Output): Promi
     const ready = await Promise.race([waitUntilListening(qemu, addresses, readyMs), signals.received]);
     if (typeof ready === 'string') return await stop(qemu, ready, out);
 
-    const summary = { pid: qemu.pid, dir: dir.path, machine: values.machine, kernel, ...printable(addresses), commandLine: [binary, ...args] };
+    const summary = {
+      pid: qemu.pid,
+      dir: dir.path,
+      machine: values.machine,
+      kernel,
+      ...printable(addresses),
+      commandLine: [binary, ...args],
+    };
     if (values.json) out.print(JSON.stringify(summary));
     else out.print(describeLaunch(summary, addresses));
 
@@ -137,7 +144,10 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-function describeLaunch(summary: { pid: number | undefined; dir: string; machine: string; kernel: string; commandLine: string[] }, addresses: ChannelAddresses): string {
+function describeLaunch(
+  summary: { pid: number | undefined; dir: string; machine: string; kernel: string; commandLine: string[] },
+  addresses: ChannelAddresses,
+): string {
   const at = printable(addresses);
   const sides = ['qtest', 'gdb', 'serial'].map((name) => `--${name} ${shellQuote(at[name]!)}`).join(' ');
   const connect = `${shellQuote(at['qmp']!)} ${sides} --kernel ${shellQuote(summary.kernel)}`;
@@ -150,7 +160,9 @@ function describeLaunch(summary: { pid: number | undefined; dir: string; machine
     `  qemu-fault repl ${connect}`,
     `  qemu-fault run <scenario.ts> ${connect}`,
     `  gdb-multiarch -ex ${shellQuote(`target remote ${gdbTarget}`)}`,
-    addresses.serial!.kind === 'unix' ? `  socat - UNIX-CONNECT:${shellQuote(at['serial']!)}    (the guest's UART)` : `  socat - TCP:${at['serial']}    (the guest's UART)`,
+    addresses.serial!.kind === 'unix'
+      ? `  socat - UNIX-CONNECT:${shellQuote(at['serial']!)}    (the guest's UART)`
+      : `  socat - TCP:${at['serial']}    (the guest's UART)`,
     '',
     'Each socket takes one client at a time. Ctrl-C ends QEMU.',
   ].join('\n');

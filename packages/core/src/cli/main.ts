@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, UsageError } from './exit-codes.js';
-import { processOutput, describeError, type Output } from './output.js';
+import { describeError, type Output, processOutput } from './output.js';
 
 interface Command {
   synopsis: string;

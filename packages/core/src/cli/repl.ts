@@ -1,4 +1,4 @@
-import { start, type REPLServer } from 'node:repl';
+import { type REPLServer, start } from 'node:repl';
 import { FaultInjectionFramework } from '../framework/framework.js';
 import { CONNECT_OPTIONS, CONNECT_OPTIONS_HELP, connectOptions, HELP_OPTION, parseCommand } from './args.js';
 import { connectFailureCode, ExitCode } from './exit-codes.js';
@@ -24,9 +24,13 @@ export interface ReplStreams {
 }
 
 /** `qemu-fault repl`: see {@link REPL_HELP}. */
-export async function replCommand(argv: readonly string[], out: Output, streams: ReplStreams = { input: process.stdin, output: process.stdout }): Promise<number> {
+export async function replCommand(
+  argv: readonly string[],
+  out: Output,
+  streams: ReplStreams = { input: process.stdin, output: process.stdout },
+): Promise<number> {
   const { values, positionals } = parseCommand(argv, { ...CONNECT_OPTIONS, ...HELP_OPTION }, { min: 1, max: 1, names: '<qmp-address>' });
-  if (values.help) return out.print(REPL_HELP), ExitCode.OK;
+  if (values.help) return (out.print(REPL_HELP), ExitCode.OK);
   const address = positionals[0]!;
   let inj: FaultInjectionFramework;
   try {

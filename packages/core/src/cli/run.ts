@@ -19,8 +19,12 @@ Exit codes: 0 the scenario finished, 1 it threw, 2 usage error (or an unusable s
 
 /** `qemu-fault run`: see {@link RUN_HELP}. */
 export async function runCommand(argv: readonly string[], out: Output): Promise<number> {
-  const { values, positionals, rest } = parseCommand(argv, { ...CONNECT_OPTIONS, ...HELP_OPTION }, { min: 2, max: 2, names: '<scenario> and <qmp-address>' });
-  if (values.help) return out.print(RUN_HELP), ExitCode.OK;
+  const { values, positionals, rest } = parseCommand(
+    argv,
+    { ...CONNECT_OPTIONS, ...HELP_OPTION },
+    { min: 2, max: 2, names: '<scenario> and <qmp-address>' },
+  );
+  if (values.help) return (out.print(RUN_HELP), ExitCode.OK);
   const [scenarioPath, address] = positionals as [string, string];
   const options = connectOptions(values);
   // The file first: a typo should not cost a connection.

@@ -43,7 +43,8 @@ export async function loadScenario(path: string): Promise<Scenario> {
     throw new UsageError(`cannot load scenario ${path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
   // A CommonJS-style module compiled by tsx may nest its default export once more.
-  const candidate = typeof module.default === 'object' && module.default !== null ? (module.default as { default?: unknown }).default : module.default;
+  const candidate =
+    typeof module.default === 'object' && module.default !== null ? (module.default as { default?: unknown }).default : module.default;
   if (typeof candidate !== 'function') {
     throw new UsageError(`${path} must default-export the scenario function: export default async (inj) => { ... }`);
   }

@@ -26,14 +26,14 @@ export interface ElfImage {
 }
 
 const MACHINES: Record<number, string> = {
-  0x28: 'arm',
-  0xb7: 'aarch64',
-  0xf3: 'riscv',
-  0x08: 'mips',
-  0x14: 'ppc',
-  0x15: 'ppc64',
-  0x3e: 'x86_64',
-  0x03: 'i386',
+  40: 'arm',
+  183: 'aarch64',
+  243: 'riscv',
+  8: 'mips',
+  20: 'ppc',
+  21: 'ppc64',
+  62: 'x86_64',
+  3: 'i386',
 };
 const SHT_SYMTAB = 2;
 const SYMBOL_TYPES = ['notype', 'object', 'func'] as const;

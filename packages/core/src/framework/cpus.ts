@@ -27,8 +27,7 @@ export class Cpus {
       if (this.list === asking) this.list = undefined;
       throw err;
     });
-    const found =
-      typeof cpu === 'number' ? cpus.find((c) => c['cpu-index'] === cpu) : cpus.find((c) => c['qom-path'] === cpu);
+    const found = typeof cpu === 'number' ? cpus.find((c) => c['cpu-index'] === cpu) : cpus.find((c) => c['qom-path'] === cpu);
     if (found) return found['cpu-index'];
     const known = cpus.map((c) => `${c['cpu-index']} (${c['qom-path']})`).join(', ');
     throw new InvalidArgumentError(`no CPU ${typeof cpu === 'number' ? `with index ${cpu}` : `at '${cpu}'`}; this machine has: ${known}`);

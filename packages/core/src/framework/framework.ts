@@ -2,36 +2,36 @@ import type { ElfImage } from '../elf/elf-file.js';
 import { readElf } from '../elf/elf-file.js';
 import { ChannelUnavailableError, ConnectionClosedError, InvalidArgumentError, QemuExitedError } from '../errors.js';
 import { GdbClient } from '../gdb/gdb-client.js';
+import { checkAddress, checkCount, checkTransferLength, describeValue } from '../integers.js';
+import type { ExitInfo, QemuProcess } from '../launch/qemu-process.js';
+import type { PluginChannel } from '../plugin/plugin-channel.js';
 import { QmpClient } from '../qmp/qmp-client.js';
 import { QtestClient } from '../qtest/qtest-client.js';
 import { SerialCapture } from '../serial/serial-capture.js';
-import { connectSocket } from '../transport/connect.js';
 import type { SocketAddress } from '../transport/address.js';
-import { Cpus, type CpuRef } from './cpus.js';
+import { connectSocket } from '../transport/connect.js';
+import type { FreezeServer, WatchKind } from '../triggers/freeze-server.js';
+import { PatchedTimeNotifier } from '../triggers/patched-time.js';
+import type { Registers } from '../triggers/registers.js';
+import { gdbRegisters, whilePaused } from '../triggers/registers.js';
+import { TriggerEngine } from '../triggers/trigger-engine.js';
+import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
+import { within } from '../wait.js';
+import { type CpuRef, Cpus } from './cpus.js';
 import { checkGpioInput, UNNAMED_GPIO_IN } from './gpio.js';
 import { formatHelp } from './help.js';
 import { InjectionTrace, type LogSink, type VerboseLevel } from './injection-trace.js';
 import { MemoryAccess } from './memory-access.js';
-import { runGuest, type RunOptions, type RunResult } from './run-guest.js';
-import type { ExitInfo, QemuProcess } from '../launch/qemu-process.js';
-import type { PluginChannel } from '../plugin/plugin-channel.js';
-import type { Registers } from '../triggers/registers.js';
-import { FreezeServer, type WatchKind } from '../triggers/freeze-server.js';
-import { TriggerEngine } from '../triggers/trigger-engine.js';
-import { PatchedTimeNotifier } from '../triggers/patched-time.js';
-import { gdbRegisters, whilePaused } from '../triggers/registers.js';
-import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
-import { checkAddress, checkCount, checkTransferLength, describeValue } from '../integers.js';
-import { within } from '../wait.js';
+import { type RunOptions, type RunResult, runGuest } from './run-guest.js';
 import {
+  type AccessSize,
+  type Address,
   checkSize,
   decodeValue,
+  type Endianness,
   encodeValue,
   formatHex,
   toUnsigned,
-  type AccessSize,
-  type Address,
-  type Endianness,
   type ValueOf,
   type WritableValue,
 } from './values.js';
@@ -121,7 +121,8 @@ export class FaultInjectionFramework {
   ) {
     this.trace = trace;
     this.running = running;
-    const record = (kind: 'notify' | 'trigger' | 'register', text: string, timeNs: number | undefined) => void trace.record(kind, text, timeNs);
+    const record = (kind: 'notify' | 'trigger' | 'register', text: string, timeNs: number | undefined) =>
+      void trace.record(kind, text, timeNs);
     const serverOptions = { callbackTimeoutMs: options.callbackTimeoutMs, record };
     if (channels.plugin) this.engine = new TriggerEngine(channels.plugin, serverOptions);
     else if (patchedTime) this.engine = new PatchedTimeNotifier(channels.qmp, channels.gdb && gdbRegisters(channels.gdb), serverOptions);
@@ -139,7 +140,10 @@ export class FaultInjectionFramework {
     this.cleanups.push(
       channels.qmp.events.on('STOP', () => void (this.running = false)),
       channels.qmp.events.on('RESUME', () => void (this.running = true)),
-      channels.qmp.events.on('SHUTDOWN', (e) => void (this.shutdownReason = typeof e.data['reason'] === 'string' ? e.data['reason'] : 'unknown')),
+      channels.qmp.events.on(
+        'SHUTDOWN',
+        (e) => void (this.shutdownReason = typeof e.data['reason'] === 'string' ? e.data['reason'] : 'unknown'),
+      ),
     );
     if (channels.process) this.explainLostConnections(channels.process);
   }
@@ -181,7 +185,13 @@ export class FaultInjectionFramework {
   ): Promise<FaultInjectionFramework> {
     const running = options.running ?? (await channels.qmp.execute<{ running: boolean }>('query-status')).running;
     const patchedTime = !channels.plugin && (await channels.qmp.hasCommand('time-notify'));
-    return new FaultInjectionFramework(channels, options.trace ?? new InjectionTrace(options.verbose, options.log), running, options, patchedTime);
+    return new FaultInjectionFramework(
+      channels,
+      options.trace ?? new InjectionTrace(options.verbose, options.log),
+      running,
+      options,
+      patchedTime,
+    );
   }
 
   /**
@@ -437,9 +447,11 @@ export class FaultInjectionFramework {
   async setGpio(path: string, gpio: string | null | undefined, num: number, value: boolean | 0 | 1): Promise<void> {
     // Every argument is checked before anything is sent: QEMU would take (or die of) what we do not refuse.
     checkName(path, 'QOM path');
-    if (gpio !== null && gpio !== undefined && typeof gpio !== 'string') throw new InvalidArgumentError(`GPIO name must be a string, null or undefined, got ${describeValue(gpio)}`);
+    if (gpio !== null && gpio !== undefined && typeof gpio !== 'string')
+      throw new InvalidArgumentError(`GPIO name must be a string, null or undefined, got ${describeValue(gpio)}`);
     checkCount(num, 'GPIO number');
-    if (value !== 0 && value !== 1 && typeof value !== 'boolean') throw new InvalidArgumentError(`GPIO value must be 0, 1 or a boolean, got ${describeValue(value)}`);
+    if (value !== 0 && value !== 1 && typeof value !== 'boolean')
+      throw new InvalidArgumentError(`GPIO value must be 0, 1 or a boolean, got ${describeValue(value)}`);
     const level = value === true || value === 1;
     if (await this.channels.qmp.hasCommand('gpio-set')) {
       await this.channels.qmp.execute('gpio-set', { path, ...(gpio ? { gpio } : {}), number: num, value: level });
@@ -447,7 +459,11 @@ export class FaultInjectionFramework {
       const name = gpio ?? UNNAMED_GPIO_IN;
       await checkGpioInput(this.channels.qmp, path, name, num);
       if (!this.channels.qtest) {
-        throw new ChannelUnavailableError('qtest', 'setGpio()', 'Start QEMU with -accel tcg -qtest unix:PATH,server=on,wait=off -qtest-log /dev/null, or use launch().');
+        throw new ChannelUnavailableError(
+          'qtest',
+          'setGpio()',
+          'Start QEMU with -accel tcg -qtest unix:PATH,server=on,wait=off -qtest-log /dev/null, or use launch().',
+        );
       }
       await this.channels.qtest.setIrqIn(path, gpio ?? undefined, num, level ? 1 : 0);
     }
@@ -543,7 +559,8 @@ const TALKS_TO_QEMU = [
 ] as const satisfies ReadonlyArray<keyof FaultInjectionFramework>;
 
 function checkName(name: unknown, what: string): asserts name is string {
-  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`${what} must be a non-empty string, got ${describeValue(name)}`);
+  if (typeof name !== 'string' || name === '')
+    throw new InvalidArgumentError(`${what} must be a non-empty string, got ${describeValue(name)}`);
 }
 
 function checkCallback(callback: unknown): asserts callback is TriggerCallback {

@@ -15,7 +15,8 @@ export const UNNAMED_GPIO_IN = 'unnamed-gpio-in';
  */
 export async function checkGpioInput(qmp: QmpClient, path: string, name: string, num: number): Promise<void> {
   if (!Number.isSafeInteger(num) || num < 0) throw new InvalidArgumentError(`GPIO number must be a non-negative integer, got ${num}`);
-  if (/\s/.test(path) || /\s/.test(name)) throw new InvalidArgumentError(`QOM path and GPIO name must not contain white space: '${path}', '${name}'`);
+  if (/\s/.test(path) || /\s/.test(name))
+    throw new InvalidArgumentError(`QOM path and GPIO name must not contain white space: '${path}', '${name}'`);
   let children: QomEntry[];
   try {
     children = await qmp.execute<QomEntry[]>('qom-list', { path });
@@ -36,7 +37,8 @@ function summarizeGpioInputs(children: QomEntry[]): string[] {
   const counts = new Map<string, number>();
   for (const child of children) {
     const m = /^(.+)\[(\d+)\]$/.exec(child.name);
-    if (m && child.type === 'child<irq>' && !m[1]!.includes('gpio-out')) counts.set(m[1]!, Math.max(counts.get(m[1]!) ?? 0, Number(m[2]) + 1));
+    if (m && child.type === 'child<irq>' && !m[1]!.includes('gpio-out'))
+      counts.set(m[1]!, Math.max(counts.get(m[1]!) ?? 0, Number(m[2]) + 1));
   }
   return [...counts].map(([name, n]) => `${name}[0..${n - 1}]`);
 }

@@ -59,7 +59,11 @@ export class MemoryAccess {
   async writePhysical(address: bigint, data: Buffer): Promise<void> {
     if (await this.ch.patched()) return this.patchedWrite('pmemwrite', address, data, {});
     if (this.ch.qtest) return this.ch.qtest.writeBytes(address, data);
-    throw new ChannelUnavailableError('qtest', 'writePhysical()', 'Start QEMU with -accel tcg -qtest unix:PATH,server=on,wait=off -qtest-log /dev/null, or launch it with launch().');
+    throw new ChannelUnavailableError(
+      'qtest',
+      'writePhysical()',
+      'Start QEMU with -accel tcg -qtest unix:PATH,server=on,wait=off -qtest-log /dev/null, or launch it with launch().',
+    );
   }
 
   private async patchedRead(command: string, address: bigint, length: number, extra: object): Promise<Buffer> {
@@ -97,7 +101,10 @@ export function parseHmpBytes(text: string, commandLine: string): number[] {
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
-    for (const token of line.slice(colon + 1).trim().split(/\s+/)) {
+    for (const token of line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)) {
       if (/^0x[0-9a-f]{1,2}$/i.test(token)) bytes.push(Number.parseInt(token, 16));
     }
   }

@@ -1,8 +1,8 @@
 import { ConnectionClosedError, InvalidArgumentError } from '../errors.js';
+import type { ExitInfo } from '../launch/qemu-process.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import type { SerialCapture } from '../serial/serial-capture.js';
 import type { FreezeServer } from '../triggers/freeze-server.js';
-import type { ExitInfo } from '../launch/qemu-process.js';
 import { within } from '../wait.js';
 
 /** When {@link runGuest} should stop, besides the guest ending by itself. */
@@ -60,39 +60,45 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
 
   const cleanups: Array<() => void> = [];
   try {
-    const stopped = new Promise<{ reason: RunStopReason; exitCode?: number | undefined; signal?: string | undefined }>((resolve, reject) => {
-      const end = (reason: RunStopReason, exitCode?: number, signal?: string) => resolve({ reason, exitCode, signal });
-      const timer = setTimeout(() => end('timeout'), timeoutMs);
-      cleanups.push(() => clearTimeout(timer));
-      if (deps.exited) void deps.exited.then((exit) => end('exit', exit.exitCode, exit.signal));
-      else void deps.qmp.closed.then(() => end('exit'));
-      cleanups.push(deps.qmp.events.on('SHUTDOWN', (e) => (e.data['reason'] === 'guest-reset' ? end('reset') : deps.exited ? undefined : end('shutdown'))));
-      if (options.stopOnReset) cleanups.push(deps.qmp.events.on('RESET', (e) => e.data['reason'] === 'guest-reset' && end('reset')));
-      if (deps.engine) {
-        cleanups.push(deps.engine.onFailure(reject));
-        cleanups.push(deps.engine.onHold(() => end('time')));
-      }
-      const until = options.until;
-      if (typeof until === 'function') {
-        const poll = setInterval(async () => {
-          try {
-            if (await until()) end('until');
-          } catch (err) {
-            reject(err);
-          }
-        }, options.pollMs ?? 10);
-        cleanups.push(() => clearInterval(poll));
-      } else if (until !== undefined) {
-        if (!deps.serial) throw new InvalidArgumentError('run({ until: pattern }) needs the serial port');
-        // The run's own timer bounds the run; this wait only ends with it.
-        const stop = new AbortController();
-        cleanups.push(() => stop.abort());
-        deps.serial.waitFor(until, { fresh: true, timeoutMs: timeoutMs + 1000, signal: stop.signal }).then(
-          () => end('until'),
-          () => undefined,
+    const stopped = new Promise<{ reason: RunStopReason; exitCode?: number | undefined; signal?: string | undefined }>(
+      (resolve, reject) => {
+        const end = (reason: RunStopReason, exitCode?: number, signal?: string) => resolve({ reason, exitCode, signal });
+        const timer = setTimeout(() => end('timeout'), timeoutMs);
+        cleanups.push(() => clearTimeout(timer));
+        if (deps.exited) void deps.exited.then((exit) => end('exit', exit.exitCode, exit.signal));
+        else void deps.qmp.closed.then(() => end('exit'));
+        cleanups.push(
+          deps.qmp.events.on('SHUTDOWN', (e) =>
+            e.data['reason'] === 'guest-reset' ? end('reset') : deps.exited ? undefined : end('shutdown'),
+          ),
         );
-      }
-    });
+        if (options.stopOnReset) cleanups.push(deps.qmp.events.on('RESET', (e) => e.data['reason'] === 'guest-reset' && end('reset')));
+        if (deps.engine) {
+          cleanups.push(deps.engine.onFailure(reject));
+          cleanups.push(deps.engine.onHold(() => end('time')));
+        }
+        const until = options.until;
+        if (typeof until === 'function') {
+          const poll = setInterval(async () => {
+            try {
+              if (await until()) end('until');
+            } catch (err) {
+              reject(err);
+            }
+          }, options.pollMs ?? 10);
+          cleanups.push(() => clearInterval(poll));
+        } else if (until !== undefined) {
+          if (!deps.serial) throw new InvalidArgumentError('run({ until: pattern }) needs the serial port');
+          // The run's own timer bounds the run; this wait only ends with it.
+          const stop = new AbortController();
+          cleanups.push(() => stop.abort());
+          deps.serial.waitFor(until, { fresh: true, timeoutMs: timeoutMs + 1000, signal: stop.signal }).then(
+            () => end('until'),
+            () => undefined,
+          );
+        }
+      },
+    );
     stopped.catch(() => undefined);
 
     if (options.forNs !== undefined) {

@@ -2,12 +2,12 @@ import type { Socket } from 'node:net';
 import { ConnectionClosedError, GdbError, InvalidArgumentError, ProtocolError, TimeoutError } from '../errors.js';
 import { checkAddress, checkCount, checkTransferLength, describeValue } from '../integers.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
-import { onSocketEnd, type CloseInfo } from '../transport/close-info.js';
+import { type CloseInfo, onSocketEnd } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
-import { decodeRegister, encodeRegister, registerHexLength, type RegisterValue } from './register-value.js';
+import { decodeRegister, encodeRegister, type RegisterValue, registerHexLength } from './register-value.js';
 import { encodePacket, RspDecoder, type RspEvent } from './rsp-codec.js';
 import { isConsoleOutput, isStopPacket, parseStopPacket, type StopReply } from './stop-reply.js';
-import { TargetDescription, type RegisterInfo } from './target-description.js';
+import { type RegisterInfo, TargetDescription } from './target-description.js';
 
 export type { CloseInfo } from '../transport/close-info.js';
 export type { RegisterValue } from './register-value.js';
@@ -28,8 +28,27 @@ export type WatchKind = 'write' | 'read' | 'access';
 
 /** Core registers of 32-bit ARM targets (qemu-system-arm), aliases included; these read as `number`. */
 export type ArmCoreRegister =
-  | 'r0' | 'r1' | 'r2' | 'r3' | 'r4' | 'r5' | 'r6' | 'r7' | 'r8' | 'r9' | 'r10' | 'r11' | 'r12'
-  | 'r13' | 'r14' | 'r15' | 'sp' | 'lr' | 'pc' | 'xpsr' | 'cpsr';
+  | 'r0'
+  | 'r1'
+  | 'r2'
+  | 'r3'
+  | 'r4'
+  | 'r5'
+  | 'r6'
+  | 'r7'
+  | 'r8'
+  | 'r9'
+  | 'r10'
+  | 'r11'
+  | 'r12'
+  | 'r13'
+  | 'r14'
+  | 'r15'
+  | 'sp'
+  | 'lr'
+  | 'pc'
+  | 'xpsr'
+  | 'cpsr';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 /** QEMU's packet buffer, used when the stub does not announce `PacketSize`. */
@@ -114,7 +133,12 @@ export class GdbClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.traceFn = options.trace;
     this.byteOrder = options.endianness ?? 'little';
-    this.closed = onSocketEnd(socket, (info) => this.shutdown(info), () => this.closeInfo!, () => `${this.address} closed the connection`);
+    this.closed = onSocketEnd(
+      socket,
+      (info) => this.shutdown(info),
+      () => this.closeInfo!,
+      () => `${this.address} closed the connection`,
+    );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
@@ -162,7 +186,8 @@ export class GdbClient {
     if (/^([cCsSk]|vCont;|vRun|vAttach)/.test(packet)) {
       throw new InvalidArgumentError(`packet '${packet}' resumes or kills the target; use continue() or step()`);
     }
-    if (encodePacket(packet).length > this.packetSize) throw new InvalidArgumentError(`packet exceeds the stub's PacketSize of ${this.packetSize} bytes`);
+    if (encodePacket(packet).length > this.packetSize)
+      throw new InvalidArgumentError(`packet exceeds the stub's PacketSize of ${this.packetSize} bytes`);
     return this.exclusive(() => this.requestLocked(packet));
   }
 
@@ -178,7 +203,8 @@ export class GdbClient {
         const want = Math.min(this.memoryChunk(), length - done);
         const packet = `m${(start + BigInt(done)).toString(16)},${want.toString(16)}`;
         const reply = await this.requestData(packet);
-        if (!/^([0-9a-fA-F]{2})+$/.test(reply) || reply.length / 2 > want) throw new ProtocolError(`'${packet}' answered '${abbreviate(reply)}'`);
+        if (!/^([0-9a-fA-F]{2})+$/.test(reply) || reply.length / 2 > want)
+          throw new ProtocolError(`'${packet}' answered '${abbreviate(reply)}'`);
         parts.push(Buffer.from(reply, 'hex'));
         done += reply.length / 2;
       }
@@ -506,7 +532,8 @@ export class GdbClient {
 
   private async requestOk(packet: string): Promise<void> {
     const reply = await this.requestLocked(packet);
-    if (reply !== 'OK') throw new GdbError(abbreviate(packet), reply, reply === '' ? 'not supported' : `expected OK, got '${abbreviate(reply)}'`);
+    if (reply !== 'OK')
+      throw new GdbError(abbreviate(packet), reply, reply === '' ? 'not supported' : `expected OK, got '${abbreviate(reply)}'`);
   }
 
   private async requestData(packet: string): Promise<string> {
@@ -516,7 +543,8 @@ export class GdbClient {
   }
 
   private exchange(packet: string, kind: ExchangeKind): Promise<string> {
-    if (this.closeInfo) return Promise.reject(new ConnectionClosedError(`gdb packet '${abbreviate(packet)}' not sent: ${this.closeInfo.reason}`));
+    if (this.closeInfo)
+      return Promise.reject(new ConnectionClosedError(`gdb packet '${abbreviate(packet)}' not sent: ${this.closeInfo.reason}`));
     return new Promise<string>((resolve, reject) => {
       const inflight: Inflight = { packet, kind, resolve, reject, timer: undefined };
       if (kind !== 'resume') inflight.timer = setTimeout(() => this.onTimeout(inflight), this.timeoutMs);
@@ -555,7 +583,8 @@ export class GdbClient {
   private onCorrupt(reason: string): void {
     this.trace('recv', `(corrupt packet: ${reason})`);
     // In ack mode '-' makes the stub send it again; without acks there is no recovery.
-    if (this.noAck) this.shutdown({ by: 'error', reason: `corrupt packet: ${reason}`, error: new ProtocolError(`corrupt RSP packet: ${reason}`) });
+    if (this.noAck)
+      this.shutdown({ by: 'error', reason: `corrupt packet: ${reason}`, error: new ProtocolError(`corrupt RSP packet: ${reason}`) });
     else this.socket.write('-');
   }
 
@@ -590,7 +619,9 @@ export class GdbClient {
     this.inflight = undefined;
     if (inflight) {
       clearTimeout(inflight.timer);
-      inflight.reject(new ConnectionClosedError(`gdb packet '${abbreviate(inflight.packet)}' not answered: ${info.reason}`, { cause: info.error }));
+      inflight.reject(
+        new ConnectionClosedError(`gdb packet '${abbreviate(inflight.packet)}' not answered: ${info.reason}`, { cause: info.error }),
+      );
     }
     this.socket.destroy();
   }
@@ -610,7 +641,8 @@ export class GdbClient {
 }
 
 function checkWatchpoint(kind: WatchKind, address: bigint | number, length: number): Watchpoint {
-  if (!(kind in WATCH_TYPES)) throw new InvalidArgumentError(`watchpoint kind must be 'write', 'read' or 'access', got ${describeValue(kind)}`);
+  if (!(kind in WATCH_TYPES))
+    throw new InvalidArgumentError(`watchpoint kind must be 'write', 'read' or 'access', got ${describeValue(kind)}`);
   checkCount(length, 'watchpoint length');
   if (length === 0) throw new InvalidArgumentError('watchpoint length must be at least 1');
   return { kind, address: checkAddress(address, length), length };

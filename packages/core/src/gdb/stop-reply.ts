@@ -15,10 +15,7 @@ export interface StopReply {
 }
 
 /** A stop packet: the target stopped, exited (`Wxx`) or was killed by a signal (`Xxx`). */
-export type StopPacket =
-  | { kind: 'stopped'; stop: StopReply }
-  | { kind: 'exited'; code: number }
-  | { kind: 'terminated'; signal: number };
+export type StopPacket = { kind: 'stopped'; stop: StopReply } | { kind: 'exited'; code: number } | { kind: 'terminated'; signal: number };
 
 /** Whether a payload is a stop packet rather than an ordinary reply (which never starts this way). */
 export function isStopPacket(payload: string): boolean {

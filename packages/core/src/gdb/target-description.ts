@@ -94,10 +94,12 @@ function parseItems(xml: string, annex: string): Item[] {
     }
     const name = attrs.get('name');
     const bitsize = Number(attrs.get('bitsize'));
-    if (!name || !Number.isInteger(bitsize) || bitsize <= 0) throw new ProtocolError(`${annex}: <reg${match[2]}> lacks a name or a valid bitsize`);
+    if (!name || !Number.isInteger(bitsize) || bitsize <= 0)
+      throw new ProtocolError(`${annex}: <reg${match[2]}> lacks a name or a valid bitsize`);
     const regnumText = attrs.get('regnum');
     const regnum = regnumText === undefined ? undefined : Number(regnumText);
-    if (regnum !== undefined && (!Number.isInteger(regnum) || regnum < 0)) throw new ProtocolError(`${annex}: register ${name} has regnum '${regnumText}'`);
+    if (regnum !== undefined && (!Number.isInteger(regnum) || regnum < 0))
+      throw new ProtocolError(`${annex}: register ${name} has regnum '${regnumText}'`);
     items.push({ kind: 'reg', name: name.toLowerCase(), bitsize, ...(regnum === undefined ? {} : { regnum }) });
   }
   return items;

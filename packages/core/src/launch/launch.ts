@@ -1,23 +1,23 @@
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readElf, type ElfImage } from '../elf/elf-file.js';
+import { type ElfImage, readElf } from '../elf/elf-file.js';
 import { InvalidArgumentError, LaunchError, QemuFaultError } from '../errors.js';
 import { FaultInjectionFramework, type FrameworkOptions } from '../framework/framework.js';
 import { InjectionTrace } from '../framework/injection-trace.js';
 import { GdbClient } from '../gdb/gdb-client.js';
+import { type BuiltPlugin, buildPlugin } from '../plugin/build-plugin.js';
+import { type PluginChannel, PluginListener } from '../plugin/plugin-channel.js';
 import { QmpClient } from '../qmp/qmp-client.js';
 import { QtestClient } from '../qtest/qtest-client.js';
 import { SerialCapture } from '../serial/serial-capture.js';
 import { formatAddress, type SocketAddress } from '../transport/address.js';
 import { connectSocket } from '../transport/connect.js';
+import { within } from '../wait.js';
+import { createPrivateDir } from './private-dir.js';
 import { buildQemuArgs, type ChannelAddresses } from './qemu-args.js';
 import { defaultQemuBinary } from './qemu-binary.js';
-import { createPrivateDir } from './private-dir.js';
-import { within } from '../wait.js';
 import { QemuProcess, requireQemuBinary } from './qemu-process.js';
-import { buildPlugin, type BuiltPlugin } from '../plugin/build-plugin.js';
-import { PluginListener, type PluginChannel } from '../plugin/plugin-channel.js';
 
 /** Options for {@link launch}. */
 export interface LaunchOptions extends FrameworkOptions {
@@ -161,7 +161,8 @@ async function connectAll(
   // qtest and gdb keep their clients' default per-command timeouts; only QMP's handshake is bounded by the deadline.
   const connecting = [
     untilListening(addresses.qmp, until, (timeoutMs) => QmpClient.connect(addresses.qmp, { timeoutMs, trace: trace.channel('qmp') })),
-    addresses.qtest && untilListening(addresses.qtest, until, () => QtestClient.connect(addresses.qtest!, { trace: trace.channel('qtest') })),
+    addresses.qtest &&
+      untilListening(addresses.qtest, until, () => QtestClient.connect(addresses.qtest!, { trace: trace.channel('qtest') })),
     addresses.gdb && untilListening(addresses.gdb, until, () => GdbClient.connect(addresses.gdb!, { trace: trace.channel('gdb') })),
     addresses.serial && untilListening(addresses.serial, until, (timeoutMs) => connectSocket(addresses.serial!, { timeoutMs })),
     listener?.accept({ timeoutMs: Math.max(1, deadline - Date.now()), abort: qemu.exited }),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dir as tempDir, setGracefulCleanup } from 'tmp-promise';
+import { setGracefulCleanup, dir as tempDir } from 'tmp-promise';
 import { guardDir, releaseDir } from './reaper.js';
 
 // Temp dirs of a process that exits normally (or by a signal Node handles) are removed on the way out.

@@ -65,7 +65,11 @@ async function compile(cc: string, source: string, out: string, defines: string[
   }
   if (res.code !== 0) {
     await rm(tmp, { force: true });
-    throw new LaunchError(`compiling ${source} with ${cc} failed`, res.stderr.trim().split('\n').slice(-20).join('\n'), res.code ?? undefined);
+    throw new LaunchError(
+      `compiling ${source} with ${cc} failed`,
+      res.stderr.trim().split('\n').slice(-20).join('\n'),
+      res.code ?? undefined,
+    );
   }
   await rename(tmp, out); // atomic: concurrent builders end with the same file
 }

@@ -17,7 +17,7 @@ import {
   ConnectionClosedError,
   InvalidArgumentError,
   ProtocolError,
-  QemuFaultError,
+  type QemuFaultError,
   TimeoutError,
 } from '../errors.js';
 import { PendingRequests } from '../transport/pending.js';
@@ -154,7 +154,8 @@ export class PluginListener {
 
   /** The `-plugin` argument for QEMU. */
   qemuArg(pluginPath: string, extra: Record<string, string> = {}): string {
-    if (pluginPath.includes(',') || this.path.includes(',')) throw new InvalidArgumentError('plugin and socket paths must not contain commas');
+    if (pluginPath.includes(',') || this.path.includes(','))
+      throw new InvalidArgumentError('plugin and socket paths must not contain commas');
     const args = Object.entries({ sock: this.path, ...extra }).map(([k, v]) => `${k}=${v}`);
     return [pluginPath, ...args].join(',');
   }
@@ -319,7 +320,8 @@ export class PluginChannel {
   async armPc(token: string, pc: number, skip = 0, options: { keep?: boolean } = {}): Promise<void> {
     checkToken(token);
     checkAddress(pc, 'pc');
-    if (pc % 2 !== 0) throw new InvalidArgumentError(`pc 0x${pc.toString(16)} is odd (a Thumb function symbol? use 0x${(pc - 1).toString(16)})`);
+    if (pc % 2 !== 0)
+      throw new InvalidArgumentError(`pc 0x${pc.toString(16)} is odd (a Thumb function symbol? use 0x${(pc - 1).toString(16)})`);
     checkCount(skip, 'skip');
     await this.command(`arm-pc ${token} 0x${pc.toString(16)} ${skip}${options.keep ? ' keep' : ''}`);
   }

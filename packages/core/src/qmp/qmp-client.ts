@@ -1,11 +1,5 @@
 import type { Socket } from 'node:net';
-import {
-  ConnectionClosedError,
-  InvalidArgumentError,
-  ProtocolError,
-  QmpError,
-  TimeoutError,
-} from '../errors.js';
+import { ConnectionClosedError, InvalidArgumentError, ProtocolError, QmpError, TimeoutError } from '../errors.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
 import { onSocketEnd } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
@@ -13,8 +7,8 @@ import { JsonStream, type JsonStreamOptions } from '../transport/json-stream.js'
 import { PendingRequests } from '../transport/pending.js';
 import { EventHub, type QmpEvent } from './events.js';
 
+export type { EventStreamOptions, OnceOptions, QmpEvent, QmpEventFilter, QmpEventListener, QmpTimestamp } from './events.js';
 export { EventHub, EventOverflowError } from './events.js';
-export type { QmpEvent, QmpEventFilter, QmpEventListener, QmpTimestamp, OnceOptions, EventStreamOptions } from './events.js';
 
 /** The first message QEMU sends on a QMP connection. */
 export interface QmpGreeting {
@@ -115,7 +109,12 @@ export class QmpClient {
       },
       options,
     );
-    this.closed = onSocketEnd(socket, (info) => this.shutdown(info), () => this.closeInfo!, () => `${this.address} closed the connection`);
+    this.closed = onSocketEnd(
+      socket,
+      (info) => this.shutdown(info),
+      () => this.closeInfo!,
+      () => `${this.address} closed the connection`,
+    );
     socket.on('data', (chunk: Buffer) => {
       try {
         this.stream.push(chunk);

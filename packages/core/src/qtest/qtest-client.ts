@@ -2,13 +2,13 @@ import type { Socket } from 'node:net';
 import { ConnectionClosedError, InvalidArgumentError, ProtocolError, QtestError, TimeoutError } from '../errors.js';
 import { checkAddress, checkInt32, checkTransferLength, checkUnsigned } from '../integers.js';
 import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
-import { onSocketEnd, type CloseInfo } from '../transport/close-info.js';
+import { type CloseInfo, onSocketEnd } from '../transport/close-info.js';
 import { connectSocket } from '../transport/connect.js';
 import { PendingRequests } from '../transport/pending.js';
-import { checkCommandLine, checkWord, LineReader, parseQtestLine, type IrqEvent, type QtestLine } from './qtest-protocol.js';
+import { checkCommandLine, checkWord, type IrqEvent, LineReader, parseQtestLine, type QtestLine } from './qtest-protocol.js';
 
-export type { IrqEvent } from './qtest-protocol.js';
 export type { CloseInfo } from '../transport/close-info.js';
+export type { IrqEvent } from './qtest-protocol.js';
 
 export interface QtestClientOptions {
   /** Time limit for connecting and for each command's reply (default 5000 ms). */
@@ -59,11 +59,16 @@ export class QtestClient {
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.traceFn = options.trace;
-    this.closed = onSocketEnd(socket, (info) => this.shutdown(info), () => this.closeInfo!, () => {
-      const partial = this.reader.partial();
-      const where = partial ? ` in the middle of a reply (${JSON.stringify(partial)})` : '';
-      return `${this.address} closed the connection${where}`;
-    });
+    this.closed = onSocketEnd(
+      socket,
+      (info) => this.shutdown(info),
+      () => this.closeInfo!,
+      () => {
+        const partial = this.reader.partial();
+        const where = partial ? ` in the middle of a reply (${JSON.stringify(partial)})` : '';
+        return `${this.address} closed the connection${where}`;
+      },
+    );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
@@ -111,7 +116,11 @@ export class QtestClient {
     const reply = this.pending.add(id, `qtest command '${abbreviate(line)}'`, this.timeoutMs);
     reply.catch((err: unknown) => {
       if (err instanceof TimeoutError) {
-        this.shutdown({ by: 'error', reason: `${err.message}; closed because a late reply would be taken for the next command's`, error: err });
+        this.shutdown({
+          by: 'error',
+          reason: `${err.message}; closed because a late reply would be taken for the next command's`,
+          error: err,
+        });
       }
     });
     this.trace('send', line);
@@ -282,7 +291,11 @@ export class QtestClient {
     }
     const id = this.pending.oldest();
     if (id === undefined) {
-      this.shutdown({ by: 'error', reason: `qtest sent a reply nobody asked for: '${abbreviate(line)}'`, error: new ProtocolError(`unsolicited qtest reply '${abbreviate(line)}'`) });
+      this.shutdown({
+        by: 'error',
+        reason: `qtest sent a reply nobody asked for: '${abbreviate(line)}'`,
+        error: new ProtocolError(`unsolicited qtest reply '${abbreviate(line)}'`),
+      });
       return;
     }
     this.pending.resolve(id, { ok: parsed.kind === 'ok', text: parsed.text });

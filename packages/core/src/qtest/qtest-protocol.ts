@@ -8,10 +8,7 @@ export interface IrqEvent {
 }
 
 /** One line QEMU's qtest channel sent: a reply to the oldest command, or an asynchronous IRQ event. */
-export type QtestLine =
-  | { kind: 'ok'; text: string }
-  | { kind: 'fail'; text: string }
-  | { kind: 'irq'; event: IrqEvent };
+export type QtestLine = { kind: 'ok'; text: string } | { kind: 'fail'; text: string } | { kind: 'irq'; event: IrqEvent };
 
 /**
  * Classifies a line (without its newline). `OK [values]` yields the values (`''` for a bare `OK`);
@@ -33,7 +30,8 @@ export function parseQtestLine(line: string): QtestLine {
  */
 export function checkCommandLine(line: string): void {
   if (typeof line !== 'string') throw new InvalidArgumentError(`qtest command must be a string, got ${typeof line}`);
-  if (/[\r\n]/.test(line)) throw new InvalidArgumentError(`qtest command contains a line break, which would inject another command: ${JSON.stringify(line)}`);
+  if (/[\r\n]/.test(line))
+    throw new InvalidArgumentError(`qtest command contains a line break, which would inject another command: ${JSON.stringify(line)}`);
   if (!/^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(line)) {
     throw new InvalidArgumentError(
       `qtest command must be printable ASCII words separated by single spaces (QEMU 7.2 aborts on empty words): ${JSON.stringify(line)}`,

@@ -100,7 +100,8 @@ export class SerialCapture {
   waitFor(pattern: string | RegExp, options: WaitForOptions = {}): Promise<RegExpExecArray> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     if (!(timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${timeoutMs}`);
-    const regex = typeof pattern === 'string' ? new RegExp(escapeRegExp(pattern)) : new RegExp(pattern.source, pattern.flags.replace('g', ''));
+    const regex =
+      typeof pattern === 'string' ? new RegExp(escapeRegExp(pattern)) : new RegExp(pattern.source, pattern.flags.replace('g', ''));
     const startTotal = options.fresh ? this.total : 0;
 
     return new Promise((resolve, reject) => {
@@ -110,7 +111,11 @@ export class SerialCapture {
         if (match) return finish(() => resolve(match));
         if (this.ended) {
           const reason = this.ended;
-          return finish(() => reject(new ConnectionClosedError(`${reason.message} before ${String(pattern)} appeared on the serial port ${this.tailForError()}`)));
+          return finish(() =>
+            reject(
+              new ConnectionClosedError(`${reason.message} before ${String(pattern)} appeared on the serial port ${this.tailForError()}`),
+            ),
+          );
         }
       };
       const timer = setTimeout(

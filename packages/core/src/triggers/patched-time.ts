@@ -1,8 +1,8 @@
 import { ChannelUnavailableError, InvalidArgumentError } from '../errors.js';
-import type { QmpClient } from '../qmp/qmp-client.js';
 import type { QmpEvent } from '../qmp/events.js';
+import type { QmpClient } from '../qmp/qmp-client.js';
 import { FreezeServer, type FreezeServerOptions } from './freeze-server.js';
-import { whilePaused, type Registers } from './registers.js';
+import { type Registers, whilePaused } from './registers.js';
 import type { TriggerCallback, TriggerHandle } from './types.js';
 
 const PLUGIN_HINT = 'Use launch(), which loads the qemu-fault plugin; a patched QEMU only offers time notifications.';
@@ -43,7 +43,11 @@ export class PatchedTimeNotifier extends FreezeServer {
   async now(): Promise<number> {
     const known = this.knownTimeNs();
     if (known !== undefined) return known;
-    throw new ChannelUnavailableError('qemu-fault plugin', 'now() while the guest runs', `The patched time-notify command reports time only at notifications. ${PLUGIN_HINT}`);
+    throw new ChannelUnavailableError(
+      'qemu-fault plugin',
+      'now() while the guest runs',
+      `The patched time-notify command reports time only at notifications. ${PLUGIN_HINT}`,
+    );
   }
 
   async instructions(): Promise<bigint> {
@@ -53,7 +57,9 @@ export class PatchedTimeNotifier extends FreezeServer {
   async notify(timeNs: number, callback: TriggerCallback): Promise<TriggerHandle> {
     const known = this.knownTimeNs();
     if (known !== undefined && timeNs < known) {
-      throw new InvalidArgumentError(`guest time ${timeNs} ns is in the past (the guest is at ${known} ns); use { relative: true } for "from now"`);
+      throw new InvalidArgumentError(
+        `guest time ${timeNs} ns is in the past (the guest is at ${known} ns); use { relative: true } for "from now"`,
+      );
     }
     const id = this.nextId++;
     this.callbacks.set(id, callback);
@@ -73,7 +79,9 @@ export class PatchedTimeNotifier extends FreezeServer {
 
   registers(stopped: () => boolean): Registers {
     // Handed to every callback: without a gdbstub it only fails when a callback actually uses it.
-    const registers = this.pausedRegisters ?? unavailable(new ChannelUnavailableError('gdbstub', 'registers', 'Start QEMU with -gdb and pass it to connect().'));
+    const registers =
+      this.pausedRegisters ??
+      unavailable(new ChannelUnavailableError('gdbstub', 'registers', 'Start QEMU with -gdb and pass it to connect().'));
     return whilePaused(registers, () => this.frozen || stopped());
   }
 

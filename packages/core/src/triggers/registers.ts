@@ -4,8 +4,27 @@ import { describeValue } from '../integers.js';
 
 /** ARM core register names accepted by {@link Registers}; `sp`/`lr`/`pc` alias r13–r15, `cpsr` aliases `xpsr`. */
 export type ArmRegisterName =
-  | 'r0' | 'r1' | 'r2' | 'r3' | 'r4' | 'r5' | 'r6' | 'r7' | 'r8' | 'r9' | 'r10' | 'r11' | 'r12'
-  | 'r13' | 'r14' | 'r15' | 'sp' | 'lr' | 'pc' | 'xpsr' | 'cpsr';
+  | 'r0'
+  | 'r1'
+  | 'r2'
+  | 'r3'
+  | 'r4'
+  | 'r5'
+  | 'r6'
+  | 'r7'
+  | 'r8'
+  | 'r9'
+  | 'r10'
+  | 'r11'
+  | 'r12'
+  | 'r13'
+  | 'r14'
+  | 'r15'
+  | 'sp'
+  | 'lr'
+  | 'pc'
+  | 'xpsr'
+  | 'cpsr';
 
 /** Reads and writes the CPU's core registers where the guest is stopped or frozen. */
 export interface Registers {

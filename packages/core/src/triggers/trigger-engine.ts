@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { PluginChannel, PluginHit, PluginWatchHit } from '../plugin/plugin-channel.js';
-import { checkRegisterValue, registerNumber, XPSR, type ArmRegisterName, type Registers } from './registers.js';
 import { FreezeServer, type FreezeServerOptions, type WatchKind } from './freeze-server.js';
+import { type ArmRegisterName, checkRegisterValue, type Registers, registerNumber, XPSR } from './registers.js';
 import type { AccessInfo, TriggerCallback, TriggerContext, TriggerHandle, TriggerKind } from './types.js';
 
 /** The single virtual-clock timer all time notifications share. */
@@ -53,7 +53,6 @@ export class TriggerEngine extends FreezeServer {
     return this.frozenAt !== undefined;
   }
 
-
   /** Guest time known without asking: exact at a freeze, 0 before the guest first ran. */
   knownTimeNs(): number | undefined {
     return this.frozenAt?.timeNs ?? (this.started ? undefined : 0);
@@ -74,7 +73,9 @@ export class TriggerEngine extends FreezeServer {
   async notify(timeNs: number, callback: TriggerCallback): Promise<TriggerHandle> {
     const now = await this.now();
     if (timeNs < now) {
-      throw new InvalidArgumentError(`guest time ${timeNs} ns is in the past (the guest is at ${now} ns); use { relative: true } for "from now"`);
+      throw new InvalidArgumentError(
+        `guest time ${timeNs} ns is in the past (the guest is at ${now} ns); use { relative: true } for "from now"`,
+      );
     }
     const entry: Notification = { id: this.nextId++, timeNs, callback };
     // Stable order: equal times fire in registration order.
@@ -195,9 +196,18 @@ export class TriggerEngine extends FreezeServer {
     }
   }
 
-  private async fire(id: number, kind: TriggerKind, callback: TriggerCallback, hit: PluginHit, timeNs: number, watch?: PluginWatchHit): Promise<void> {
+  private async fire(
+    id: number,
+    kind: TriggerKind,
+    callback: TriggerCallback,
+    hit: PluginHit,
+    timeNs: number,
+    watch?: PluginWatchHit,
+  ): Promise<void> {
     const access: AccessInfo | undefined = watch && { kind: watch.kind, address: watch.address, size: watch.size, pc: watch.pc };
-    const what = access ? `, ${access.kind} of ${access.size} bytes at 0x${access.address.toString(16)} by pc 0x${access.pc.toString(16)}` : '';
+    const what = access
+      ? `, ${access.kind} of ${access.size} bytes at 0x${access.address.toString(16)} by pc 0x${access.pc.toString(16)}`
+      : '';
     const context: TriggerContext = {
       kind,
       timeNs,
