@@ -19,6 +19,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';
 import { firmware } from '../support/firmware.js';
+import { qemuBinary } from '../support/qemus.js';
 import { scratchDir } from '../support/scratch.js';
 
 const guardFlips = faultSpace({
@@ -106,7 +107,7 @@ describe('snapshots that cannot be taken', () => {
     const dir = await scratchDir('qf-nodisk-');
     // A QEMU whose files may not grow past 100 KiB: the first snapshot does not fit.
     const qemu = join(dir, 'qemu-small-disk');
-    await writeFile(qemu, '#!/bin/bash\ntrap "" XFSZ\nulimit -f 100\nexec qemu-system-arm "$@"\n');
+    await writeFile(qemu, `#!/bin/bash\ntrap "" XFSZ\nulimit -f 100\nexec ${qemuBinary()} "$@"\n`);
     await chmod(qemu, 0o755);
     const resultsFile = join(dir, 'r.jsonl');
     const definition = exampleCampaign({ space: guardFlips, budgetNs: 1_000_000 });

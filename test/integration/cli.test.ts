@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { firmware } from '../support/firmware.js';
+import { qemuBinary } from '../support/qemus.js';
 import { alive, cleanEnv, eventually } from '../support/processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,7 +56,7 @@ async function handStarted(): Promise<{ dir: string; pid: number; connect: strin
   const dir = await scratch();
   const sock = (name: string) => join(dir, `${name}-sock`);
   const child = spawn(
-    'qemu-system-arm',
+    qemuBinary(),
     [
       '-M',
       'mps2-an385',

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelUnavailableError, ConnectionError, ElfFormatError, FaultInjectionFramework, LaunchError, launch } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
 import { firmware } from '../support/firmware.js';
+import { qemuBinary } from '../support/qemus.js';
 import { afterThisTest, scratchDir } from '../support/scratch.js';
 import { withQemu } from '../support/with-qemu.js';
 
@@ -83,7 +84,7 @@ describe('connect: attaching to a QEMU started by hand', () => {
     const dir = await scratchDir('qf-hand-');
     const qmp = join(dir, 'qmp-sock');
     const child = spawn(
-      'qemu-system-arm',
+      qemuBinary(),
       [
         '-M',
         'mps2-an385',

@@ -7,6 +7,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { qemuBinary } from './qemus.js';
 
 export interface SpawnedQemu {
   readonly child: ChildProcess;
@@ -65,7 +66,7 @@ export async function spawnQemu(options: SpawnQemuOptions = {}): Promise<Spawned
     `unix:${qmpPath},server=on,wait=off`,
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('qemu-system-arm', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(qemuBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8192)));

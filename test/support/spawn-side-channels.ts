@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { qemuBinary } from './qemus.js';
 
 /**
  * Temporary test helper (until packages/core/src/launch is usable here): a paused
@@ -48,7 +49,7 @@ export async function spawnSideChannels(extraArgs: string[] = []): Promise<SideC
     `unix:${gdbPath},server=on,wait=off`,
     ...extraArgs,
   ];
-  const child = spawn('qemu-system-arm', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(qemuBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => void (stderr += text));
   const exited = new Promise<void>((resolve) => {

@@ -16,6 +16,7 @@ export type QemuFaultErrorCode =
   | 'LAUNCH_FAILED'
   | 'QEMU_EXITED'
   | 'CHANNEL_UNAVAILABLE'
+  | 'UNSUPPORTED'
   | 'UNKNOWN_SYMBOL'
   | 'ELF_FORMAT'
   | 'TRIGGER_FAILED'
@@ -218,5 +219,19 @@ export class ResultsFileError extends QemuFaultError {
 export class CampaignAssertionError extends QemuFaultError {
   constructor(message: string) {
     super('CAMPAIGN_ASSERTION', message);
+  }
+}
+
+/**
+ * The QEMU in use cannot do what was asked: its plugin API is too old, or it does not export the
+ * internal functions the feature needs. Names the feature, the QEMU and what is missing.
+ */
+export class UnsupportedError extends QemuFaultError {
+  /** What was asked, e.g. `notify()`, `registers.set('pc')`. */
+  readonly feature: string;
+
+  constructor(feature: string, reason: string) {
+    super('UNSUPPORTED', `${feature} is not available on this QEMU: ${reason}`);
+    this.feature = feature;
   }
 }

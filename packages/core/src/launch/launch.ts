@@ -7,7 +7,8 @@ import { FaultInjectionFramework, type FrameworkOptions } from '../framework/fra
 import { InjectionTrace } from '../framework/injection-trace.js';
 import { GdbClient } from '../gdb/gdb-client.js';
 import { type BuiltPlugin, buildPlugin } from '../plugin/build-plugin.js';
-import { type PluginChannel, PluginListener } from '../plugin/plugin-channel.js';
+import { PluginListener } from '../plugin/listener.js';
+import type { PluginChannel } from '../plugin/plugin-channel.js';
 import { QmpClient } from '../qmp/qmp-client.js';
 import { QtestClient } from '../qtest/qtest-client.js';
 import { SerialCapture } from '../serial/serial-capture.js';
@@ -171,6 +172,7 @@ async function connectAll(
   let plugin: PluginChannel | undefined;
   try {
     [qmp, qtest, gdb, serialSocket, plugin] = await Promise.race([Promise.all(connecting), died]);
+    if (plugin) plugin.qemuVersion = `${qmp.version.major}.${qmp.version.minor}.${qmp.version.micro}`;
   } catch (err) {
     // Close whatever did connect before the failure.
     for (const settled of await Promise.allSettled(connecting)) {

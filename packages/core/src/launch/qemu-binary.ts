@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ElfImage } from '../elf/elf-file.js';
 
 const SYSTEM_EMULATORS: Record<string, (elf: ElfImage) => string> = {
@@ -11,7 +12,15 @@ const SYSTEM_EMULATORS: Record<string, (elf: ElfImage) => string> = {
   i386: () => 'qemu-system-i386',
 };
 
-/** The QEMU system emulator for a kernel's architecture; `qemu-system-arm` when there is no kernel or it is unknown. */
+/** Where `qemu-system-*` binaries are taken from instead of PATH (another QEMU install). */
+export const QEMU_DIR_VARIABLE = 'QEMU_FAULT_QEMU_DIR';
+
+/**
+ * The QEMU system emulator for a kernel's architecture (`qemu-system-arm` when there is no kernel
+ * or it is unknown): from `$QEMU_FAULT_QEMU_DIR` when set, else found on PATH.
+ */
 export function defaultQemuBinary(elf: ElfImage | undefined): string {
-  return (elf && SYSTEM_EMULATORS[elf.machine]?.(elf)) ?? 'qemu-system-arm';
+  const name = (elf && SYSTEM_EMULATORS[elf.machine]?.(elf)) ?? 'qemu-system-arm';
+  const dir = process.env[QEMU_DIR_VARIABLE];
+  return dir ? join(dir, name) : name;
 }

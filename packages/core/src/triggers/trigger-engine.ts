@@ -136,20 +136,25 @@ export class TriggerEngine extends FreezeServer {
     return {
       get: async (name: ArmRegisterName) => {
         const n = registerNumber(name);
-        const regs = await this.plugin.registers(where());
-        return n === XPSR ? regs.xpsr : regs.r[n]!;
+        const regs = await this.plugin.registers(this.cpu(), where());
+        return Number(regs.get(n) ?? 0n);
       },
       set: async (name: ArmRegisterName, value: number) => {
         const n = registerNumber(name);
         checkRegisterValue(name, value);
-        await this.plugin.setRegister(n, value, where());
+        await this.plugin.setRegister(this.cpu(), n, BigInt(value), where());
         this.options.record('register', `set ${name} = 0x${value.toString(16)}`, this.frozenAt?.timeNs);
       },
       all: async () => {
-        const regs = await this.plugin.registers(where());
-        return Object.fromEntries([...regs.r.map((v, i) => [`r${i}`, v] as const), ['xpsr', regs.xpsr] as const]);
+        const regs = await this.plugin.registers(this.cpu(), where());
+        return Object.fromEntries([...regs].map(([n, v]) => [n === XPSR ? 'xpsr' : `r${n}`, Number(v)] as const));
       },
     };
+  }
+
+  /** The vCPU whose registers a callback sees: the one that froze (0 while paused). */
+  private cpu(): number {
+    return this.frozenAt?.hit.cpu ?? 0;
   }
 
   /** Points the plugin's one timer at the earliest pending notification. */
@@ -204,7 +209,7 @@ export class TriggerEngine extends FreezeServer {
     timeNs: number,
     watch?: PluginWatchHit,
   ): Promise<void> {
-    const access: AccessInfo | undefined = watch && { kind: watch.kind, address: watch.address, size: watch.size, pc: watch.pc };
+    const access: AccessInfo | undefined = watch && { kind: watch.kind, address: Number(watch.address), size: watch.size, pc: Number(watch.pc) };
     const what = access
       ? `, ${access.kind} of ${access.size} bytes at 0x${access.address.toString(16)} by pc 0x${access.pc.toString(16)}`
       : '';
@@ -212,7 +217,7 @@ export class TriggerEngine extends FreezeServer {
       kind,
       timeNs,
       instructions: hit.count,
-      pc: hit.pc,
+      pc: Number(hit.pc),
       registers: this.registers(() => false),
       ...(access ? { access } : {}),
     };

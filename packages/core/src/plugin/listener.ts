@@ -1,0 +1,99 @@
+/**
+ * Where the plugin connects: Node listens on a unix socket *before* QEMU starts, QEMU is started
+ * with `-plugin <so>,sock=<path>`, and the plugin connects while QEMU loads it (it gives up after
+ * `connect-timeout-ms`, and QEMU then exits with an error, so nothing hangs).
+ */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConnectionClosedError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { PluginChannel } from './plugin-channel.js';
+
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Listens for the plugin's connection. Create it before starting QEMU. */
+export class PluginListener {
+  private readonly waiting: Socket[] = [];
+  private waiter: ((s: Socket) => void) | undefined;
+  private closed = false;
+
+  private constructor(
+    /** The socket path to pass to the plugin (`sock=`). */
+    readonly path: string,
+    private readonly server: Server,
+  ) {
+    server.on('connection', (s) => {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (waiter) waiter(s);
+      else this.waiting.push(s);
+    });
+  }
+
+  /** Listens on `path` (default: a fresh path in the temp dir). */
+  static async create(path?: string): Promise<PluginListener> {
+    const where = path ?? join(tmpdir(), `qemu-fault-plugin-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+    if (where.length > MAX_SOCKET_PATH)
+      throw new InvalidArgumentError(`unix socket path too long (${where.length} > ${MAX_SOCKET_PATH}): ${where}`);
+    await rm(where, { force: true });
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(where, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new PluginListener(where, server);
+  }
+
+  /** The `-plugin` argument for QEMU. */
+  qemuArg(pluginPath: string, extra: Record<string, string> = {}): string {
+    return pluginArgument(pluginPath, this.path, extra);
+  }
+
+  /**
+   * Waits for the plugin to connect and say hello. Pass `abort` (e.g. QEMU's exit promise) so a
+   * QEMU that dies before connecting fails this at once instead of after the timeout.
+   */
+  async accept(options: { timeoutMs?: number; abort?: Promise<unknown> } = {}): Promise<PluginChannel> {
+    if (this.closed) throw new ConnectionClosedError('plugin listener is closed');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = this.waiting.shift();
+      if (s) return resolve(s);
+      this.waiter = resolve;
+      const giveUp = (err: Error) => {
+        this.waiter = undefined;
+        reject(err);
+      };
+      timer = setTimeout(() => giveUp(new TimeoutError('waiting for the QEMU plugin to connect', timeoutMs)), timeoutMs);
+      options.abort?.then(
+        () => giveUp(new ConnectionClosedError('QEMU exited before the plugin connected')),
+        (err: unknown) => giveUp(err instanceof Error ? err : new ConnectionClosedError(String(err))),
+      );
+    }).finally(() => clearTimeout(timer));
+    return PluginChannel.start(socket, { timeoutMs });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.waiting) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await rm(this.path, { force: true });
+  }
+}
+
+/** `-plugin` argument: QEMU splits its options at commas, so no path may contain one. */
+export function pluginArgument(pluginPath: string, socketPath: string, extra: Record<string, string> = {}): string {
+  if (pluginPath.includes(',') || socketPath.includes(','))
+    throw new InvalidArgumentError('plugin and socket paths must not contain commas');
+  const args = Object.entries({ sock: socketPath, ...extra }).map(([k, v]) => `${k}=${v}`);
+  return [pluginPath, ...args].join(',');
+}
