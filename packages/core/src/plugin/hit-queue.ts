@@ -22,7 +22,8 @@ export class HitQueue {
     const [taker] = this.takers;
     if (taker) {
       this.takers.delete(taker);
-      return taker.resolve(hit);
+      taker.resolve(hit);
+      return;
     }
     this.queued.push(hit);
     if (this.queued.length > KEEP) this.queued.shift();

@@ -254,9 +254,8 @@ export class PluginChannel {
 
   private onData(chunk: string): void {
     this.buffer += chunk;
-    let nl: number;
     try {
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
         const line = this.buffer.slice(0, nl);
         this.buffer = this.buffer.slice(nl + 1);
         this.onLine(decodeLine(line));
@@ -270,9 +269,11 @@ export class PluginChannel {
   private onLine(line: PluginLine): void {
     switch (line.type) {
       case 'ok':
-        return this.settle(line.id, undefined, line.data);
+        this.settle(line.id, undefined, line.data);
+        return;
       case 'err':
-        return this.settle(line.id, line.errorClass, line.message);
+        this.settle(line.id, line.errorClass, line.message);
+        return;
       case 'hello':
         this.greeted?.(line.hello);
         this.greeted = undefined;
