@@ -3,8 +3,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionClosedError, GdbError, TimeoutError } from '../../packages/core/src/errors.js';
-import { GdbClient } from '../../packages/core/src/gdb/gdb-client.js';
+import { ConnectionClosedError, GdbError, QemuExitedError, TimeoutError } from '../../packages/core/src/errors.js';
+import { GdbClient, type GdbClientOptions } from '../../packages/core/src/gdb/gdb-client.js';
 import { encodePacket, RspDecoder } from '../../packages/core/src/gdb/rsp-codec.js';
 
 /** Replies to send for a received packet: payloads, or raw wire text as `{ raw }`. */
@@ -91,10 +91,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-async function setup(script: Script, options: { timeoutMs?: number; supported?: string } = {}) {
+async function setup(script: Script, options: GdbClientOptions & { supported?: string } = {}) {
   const stub = await FakeStub.start(qemuLike(script, options.supported));
   cleanups.push(() => stub.close());
-  const gdb = await GdbClient.connect(stub.path, { timeoutMs: options.timeoutMs ?? 2000 });
+  const gdb = await GdbClient.connect(stub.path, { ...options, timeoutMs: options.timeoutMs ?? 2000 });
   cleanups.push(() => gdb.close());
   return { stub, gdb };
 }
@@ -200,5 +200,35 @@ describe('GdbClient (fake stub)', () => {
     await expect.poll(() => stub.packets.includes('c')).toBe(true);
     stub.hangUp();
     await expect(running).rejects.toThrow(ConnectionClosedError);
+  });
+
+  it('passes what is lost with the connection through explainLostConnection', async () => {
+    const explainLostConnection = async (lost: ConnectionClosedError) => new QemuExitedError(`QEMU exited; ${lost.message}`);
+    const { stub, gdb } = await setup(() => undefined, { explainLostConnection });
+    const running = gdb.continue();
+    await expect.poll(() => stub.packets.includes('c')).toBe(true);
+    stub.hangUp();
+    await expect(running).rejects.toThrow(/^QEMU exited; gdb packet 'c' not answered/);
+    await expect(gdb.readMemory(0, 4)).rejects.toBeInstanceOf(QemuExitedError);
+  });
+
+  it('fails a stub that never answers the handshake with a TimeoutError in the connect time limit', async () => {
+    const stub = await FakeStub.start(() => undefined);
+    cleanups.push(() => stub.close());
+    const error = await GdbClient.connect(stub.path, { timeoutMs: 100 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toMatch(/^gdb handshake with .* timed out after 100 ms \(QEMU serves one client per socket/);
+  });
+
+  it('names registers as the description does, wide ones as bigint, and takes the breakpoint kind from the caller', async () => {
+    const { stub, gdb } = await setup((p) =>
+      p === 'p10' ? ['0100000000000080'] : p.startsWith('Z') || p.startsWith('z') ? ['OK'] : undefined,
+    );
+    expect(gdb.registers.map((r) => `${r.name}/${r.bitsize}`)).toEqual(['r0/32', 'r1/32', 'pc/32', 'd0/64']);
+    expect(await gdb.readRegister('D0')).toBe(0x8000000000000001n);
+    await gdb.insertBreakpoint(0x1000);
+    await gdb.insertBreakpoint(0xffff_ffff_0000_1000n, { kind: 2, hardware: true });
+    await gdb.removeBreakpoint(0x1000);
+    expect(stub.packets.filter((p) => /^[Zz]/.test(p))).toEqual(['Z0,1000,4', 'Z1,ffffffff00001000,2', 'z0,1000,4']);
   });
 });

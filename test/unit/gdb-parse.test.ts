@@ -89,11 +89,14 @@ describe('TargetDescription', () => {
     ]);
   });
 
-  it('resolves ARM aliases both ways, case-insensitively', async () => {
+  it('finds registers by the names the description gives them, case-insensitively, and by no other', async () => {
     const td = await TargetDescription.load(fetchFrom(MPS2_XML));
-    expect(td.find('R13')?.name).toBe('sp');
-    expect(td.find('r15')?.regnum).toBe(15);
-    expect(td.find('cpsr')?.name).toBe('xpsr');
+    expect(td.find('SP')?.regnum).toBe(13);
+    expect(td.find('pc')?.regnum).toBe(15);
+    expect(td.find('xpsr')?.name).toBe('xpsr');
+    // An architecture's other names for them are its own module's business.
+    expect(td.find('r13')).toBeUndefined();
+    expect(td.find('cpsr')).toBeUndefined();
     expect(td.find('d0')).toBeUndefined();
   });
 

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ProtocolError, QemuFaultError } from '../../packages/core/src/errors.js';
 import { QtestClient } from '../../packages/core/src/qtest/qtest-client.js';
-import { checkCommandLine, LineReader, parseQtestLine } from '../../packages/core/src/qtest/qtest-protocol.js';
+import { checkCommandLine, parseQtestLine } from '../../packages/core/src/qtest/qtest-protocol.js';
+import { LineReader } from '../../packages/core/src/transport/line-reader.js';
 import { FakeSocketServer, qtestPeer } from '../support/fake-socket-server.js';
 
 const anyText = fc.oneof(

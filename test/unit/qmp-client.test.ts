@@ -8,6 +8,7 @@ import {
   ConnectionError,
   InvalidArgumentError,
   ProtocolError,
+  QemuExitedError,
   QmpError,
   TimeoutError,
 } from '../../packages/core/src/errors.js';
@@ -264,6 +265,16 @@ describe('QmpClient commands', () => {
     const second = client.hasCommand('cont');
     await peer.reply(await peer.nextCommand('query-commands'), [{ name: 'cont' }]);
     await expect(second).resolves.toBe(true);
+  });
+
+  it('passes commands lost with the connection through explainLostConnection', async () => {
+    const explainLostConnection = async (lost: ConnectionClosedError) => new QemuExitedError(`QEMU exited; ${lost.message}`);
+    const { client, peer } = await setup({ client: { explainLostConnection } });
+    const pending = settle(client.execute('query-status'));
+    await peer.nextCommand('query-status');
+    await peer.destroy();
+    expect(((await pending) as { error: Error }).error).toBeInstanceOf(QemuExitedError);
+    await expect(client.execute('cont')).rejects.toThrow(/^QEMU exited; QMP command 'cont' not sent: QMP connection to .* ended/);
   });
 
   it('close() is idempotent, fails pending commands and resolves closed', async () => {

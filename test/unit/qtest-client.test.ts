@@ -3,8 +3,8 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionClosedError, ProtocolError } from '../../packages/core/src/errors.js';
-import { type IrqEvent, QtestClient } from '../../packages/core/src/qtest/qtest-client.js';
+import { ConnectionClosedError, ProtocolError, QemuExitedError, TimeoutError } from '../../packages/core/src/errors.js';
+import { type IrqEvent, QtestClient, type QtestClientOptions } from '../../packages/core/src/qtest/qtest-client.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -15,7 +15,7 @@ afterEach(async () => {
  * A qtest peer that answers `endianness` and hands every later line to `respond`,
  * which writes whatever raw text it likes back.
  */
-async function setup(respond: (line: string, socket: Socket) => void) {
+async function setup(respond: (line: string, socket: Socket) => void, options: QtestClientOptions = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'qf-fake-qtest-'));
   const path = join(dir, 'qtest.sock');
   const received: string[] = [];
@@ -37,7 +37,7 @@ async function setup(respond: (line: string, socket: Socket) => void) {
     await new Promise((resolve) => server.close(resolve));
     await rm(dir, { recursive: true, force: true });
   });
-  const client = await QtestClient.connect(path, { timeoutMs: 1000 });
+  const client = await QtestClient.connect(path, { timeoutMs: 1000, ...options });
   cleanups.push(() => client.close());
   return { client, received };
 }
@@ -76,5 +76,25 @@ describe('QtestClient (fake peer)', () => {
     await expect(client.readl(0)).rejects.toThrow(ProtocolError);
     await expect(client.readBytes(0, 16)).rejects.toThrow(ProtocolError);
     expect(client.isClosed).toBe(false);
+  });
+
+  it('passes commands lost with the connection through explainLostConnection', async () => {
+    const explainLostConnection = async (lost: ConnectionClosedError) => new QemuExitedError(`QEMU exited; ${lost.message}`);
+    const { client } = await setup((_, socket) => socket.destroy(), { explainLostConnection });
+    await expect(client.readl(0)).rejects.toThrow(/^QEMU exited; qtest command 'readl 0x0' not answered/);
+    await expect(client.readl(0)).rejects.toBeInstanceOf(QemuExitedError);
+  });
+
+  it('fails a peer that accepts but never answers with a TimeoutError in the connect time limit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qf-silent-qtest-'));
+    const server = createServer((socket) => socket.on('error', () => undefined).resume());
+    await new Promise<void>((resolve) => server.listen(join(dir, 'qtest.sock'), resolve));
+    cleanups.push(async () => {
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    });
+    const error = await QtestClient.connect(join(dir, 'qtest.sock'), { timeoutMs: 100 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toMatch(/^qtest handshake with .* timed out after 100 ms \(QEMU serves one client per socket/);
   });
 });

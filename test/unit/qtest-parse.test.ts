@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ProtocolError } from '../../packages/core/src/errors.js';
-import { checkCommandLine, checkWord, LineReader, parseQtestLine } from '../../packages/core/src/qtest/qtest-protocol.js';
+import { checkCommandLine, checkWord, parseQtestLine } from '../../packages/core/src/qtest/qtest-protocol.js';
 
 describe('parseQtestLine', () => {
   it('parses OK replies with and without values', () => {
@@ -26,38 +26,6 @@ describe('parseQtestLine', () => {
     for (const line of ['', 'OKAY', 'IRQ raise', 'IRQ up 3', 'FAILED', '{"QMP": {}}', 'ok']) {
       expect(() => parseQtestLine(line), line).toThrow(ProtocolError);
     }
-  });
-});
-
-describe('LineReader', () => {
-  it('splits merged lines and keeps IRQ lines interleaved in order', () => {
-    const r = new LineReader(100);
-    expect(r.push(Buffer.from('IRQ raise 3\nOK\nOK 0x01\n'))).toEqual(['IRQ raise 3', 'OK', 'OK 0x01']);
-  });
-
-  it('joins lines split across chunks', () => {
-    const r = new LineReader(100);
-    expect(r.push(Buffer.from('OK 0x00'))).toEqual([]);
-    expect(r.push(Buffer.from('12'))).toEqual([]);
-    expect(r.push(Buffer.from('34\nIRQ lo'))).toEqual(['OK 0x001234']);
-    expect(r.push(Buffer.from('wer 1\n'))).toEqual(['IRQ lower 1']);
-  });
-
-  it('keeps UTF-8 sequences split across chunks intact', () => {
-    const r = new LineReader(100);
-    const bytes = Buffer.from('FAIL é\n');
-    expect(r.push(bytes.subarray(0, 6))).toEqual([]);
-    expect(r.push(bytes.subarray(6))).toEqual(['FAIL é']);
-  });
-
-  it('refuses an overlong line, whether in one chunk or many', () => {
-    expect(() => new LineReader(8).push(Buffer.from('123456789'))).toThrow(ProtocolError);
-    const r = new LineReader(8);
-    r.push(Buffer.from('1234'));
-    r.push(Buffer.from('5678'));
-    expect(() => r.push(Buffer.from('9'))).toThrow(ProtocolError);
-    // A line of exactly the limit is fine.
-    expect(new LineReader(8).push(Buffer.from('12345678\n'))).toEqual(['12345678']);
   });
 });
 

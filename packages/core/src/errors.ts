@@ -10,6 +10,7 @@ export type QemuFaultErrorCode =
   | 'CONNECTION_CLOSED'
   | 'TIMEOUT'
   | 'PROTOCOL'
+  | 'EVENT_OVERFLOW'
   | 'QMP_ERROR'
   | 'QTEST_FAILED'
   | 'GDB_ERROR'
@@ -75,6 +76,16 @@ export class TimeoutError extends QemuFaultError {
 export class ProtocolError extends QemuFaultError {
   constructor(message: string) {
     super('PROTOCOL', message);
+  }
+}
+
+/**
+ * An event iterator's consumer fell further behind than its buffer allows. Failing loudly beats
+ * dropping events silently: tests that wait for a specific event would otherwise hang.
+ */
+export class EventOverflowError extends QemuFaultError {
+  constructor(maxBuffered: number) {
+    super('EVENT_OVERFLOW', `more than ${maxBuffered} QMP events were buffered for an iterator nobody was reading; events were lost`);
   }
 }
 

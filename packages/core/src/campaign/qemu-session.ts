@@ -7,12 +7,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CampaignConfigError, ChannelUnavailableError, InvalidArgumentError, SnapshotError } from '../errors.js';
+import { HmpMonitor, hmpMonitorArgs } from '../hmp/hmp-monitor.js';
 import { type LaunchedQemu, type LaunchOptions, launch } from '../launch/launch.js';
 import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
 import type { TriggerCallback, TriggerContext, TriggerHandle } from '../triggers/types.js';
 import { ADP_STOPPED_APPLICATION_EXIT, SYS_EXIT, SYS_EXIT_EXTENDED } from './elf-code.js';
 import type { Fault, ResolvedMoment } from './enumerate.js';
-import { HmpMonitor, hmpMonitorArgs } from './hmp-monitor.js';
 import { inject } from './inject.js';
 import type { Evidence } from './outcome.js';
 import { MainThreadWatch, stopFrozenGuest } from './stop-handover.js';

@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.js';
+import type { FrameDecoder } from '../transport/frame-decoder.js';
 
 /**
  * GDB Remote Serial Protocol framing: `$payload#cs` packets whose checksum is the sum of the
@@ -82,7 +83,7 @@ type State = 'idle' | 'body' | 'cs1' | 'cs2';
  * Splits the stub's byte stream into acks and packets, whatever the chunking. Bytes outside
  * packets other than `+`/`-` are ignored, as GDB does.
  */
-export class RspDecoder {
+export class RspDecoder implements FrameDecoder<RspEvent> {
   private state: State = 'idle';
   private notification = false;
   private parts: Buffer[] = [];
@@ -132,6 +133,16 @@ export class RspDecoder {
       }
     }
     return events;
+  }
+
+  /** A packet cut off by the end of the stream is no packet: nothing to deliver. */
+  end(): RspEvent[] {
+    return [];
+  }
+
+  /** The start of an unfinished packet's body ('' if none), for saying where a connection was cut. */
+  partial(maxChars = 80): string {
+    return this.state === 'idle' ? '' : Buffer.concat(this.parts, this.bodyBytes).subarray(0, maxChars).toString('latin1');
   }
 
   private appendBody(piece: Buffer): void {

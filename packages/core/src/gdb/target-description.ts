@@ -8,18 +8,6 @@ export interface RegisterInfo {
   bitsize: number;
 }
 
-// ARM spells these two ways: M-profile descriptions say `xpsr`, A/R-profile `cpsr`; both say sp/lr/pc.
-const ALIASES: Readonly<Record<string, string>> = {
-  r13: 'sp',
-  r14: 'lr',
-  r15: 'pc',
-  sp: 'r13',
-  lr: 'r14',
-  pc: 'r15',
-  cpsr: 'xpsr',
-  xpsr: 'cpsr',
-};
-
 const MAX_INCLUDE_DEPTH = 8;
 
 type Item = { kind: 'include'; href: string } | { kind: 'reg'; name: string; bitsize: number; regnum?: number };
@@ -69,11 +57,12 @@ export class TargetDescription {
     return new TargetDescription(architecture, registers);
   }
 
-  /** Looks a register up by name, case-insensitively, accepting ARM aliases (r13/sp, r14/lr, r15/pc, cpsr/xpsr). */
+  /**
+   * Looks a register up by its name in the description, case-insensitively. Other names for it
+   * (an architecture's aliases, such as ARM's r13 for sp) are the caller's to map.
+   */
   find(name: string): RegisterInfo | undefined {
-    const lower = name.toLowerCase();
-    const alias = ALIASES[lower];
-    return this.byName.get(lower) ?? (alias === undefined ? undefined : this.byName.get(alias));
+    return this.byName.get(name.toLowerCase());
   }
 }
 

@@ -1,4 +1,6 @@
-import { ConnectionClosedError, QemuFaultError, TimeoutError } from '../errors.js';
+import { ConnectionClosedError, EventOverflowError, TimeoutError } from '../errors.js';
+
+export { EventOverflowError } from '../errors.js';
 
 /** When QEMU emitted an event (host wall clock). */
 export interface QmpTimestamp {
@@ -34,16 +36,6 @@ export interface EventStreamOptions {
 export const DEFAULT_MAX_BUFFERED_EVENTS = 1000;
 
 /**
- * An event iterator's consumer fell further behind than its buffer allows. Failing loudly beats
- * dropping events silently: tests that wait for a specific event would otherwise hang.
- */
-export class EventOverflowError extends QemuFaultError {
-  constructor(maxBuffered: number) {
-    super('PROTOCOL', `more than ${maxBuffered} QMP events were buffered for an iterator nobody was reading; events were lost`);
-  }
-}
-
-/**
  * Fans QMP events out to listeners, one-shot waiters and async iterators. Kept apart from the
  * command/reply machinery (as QEMU's python `qemu.qmp` does) so it can be tested on its own.
  */
@@ -63,8 +55,8 @@ export class EventHub {
   /** Calls `listener` for every event called `name` (or every event, for `'*'`). Returns the unsubscribe function. */
   on(name: string, listener: QmpEventListener): () => void {
     if (this.closeReason) return () => {};
-    let set = this.listeners.get(name);
-    if (!set) this.listeners.set(name, (set = new Set()));
+    const set = this.listeners.get(name) ?? new Set<QmpEventListener>();
+    this.listeners.set(name, set);
     // Wrap so the same function can be subscribed twice and unsubscribed independently.
     const entry: QmpEventListener = (e) => listener(e);
     set.add(entry);
@@ -187,7 +179,10 @@ class EventStream implements AsyncIterableIterator<QmpEvent> {
   push(event: QmpEvent): void {
     if (this.ended) return;
     const waiter = this.waiters.shift();
-    if (waiter) return waiter({ value: event, done: false });
+    if (waiter) {
+      waiter({ value: event, done: false });
+      return;
+    }
     if (this.queue.length >= this.maxBuffered) {
       // Keep what we have; the consumer gets it, then the error, in order.
       this.failure = new EventOverflowError(this.maxBuffered);

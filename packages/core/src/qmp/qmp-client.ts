@@ -1,12 +1,13 @@
 import type { Socket } from 'node:net';
-import { ConnectionClosedError, InvalidArgumentError, ProtocolError, QmpError, TimeoutError } from '../errors.js';
-import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
-import { onSocketEnd } from '../transport/close-info.js';
-import { connectSocket } from '../transport/connect.js';
-import { JsonStream, type JsonStreamOptions } from '../transport/json-stream.js';
-import { PendingRequests } from '../transport/pending.js';
+import { InvalidArgumentError, ProtocolError, type QemuFaultError, QmpError, TimeoutError } from '../errors.js';
+import type { SocketAddress } from '../transport/address.js';
+import type { CloseInfo } from '../transport/close-info.js';
+import { type JsonFrame, type JsonStreamOptions, jsonFrames } from '../transport/json-stream.js';
+import { Session, type SessionOptions, type TraceFn } from '../transport/session.js';
+import { abbreviate } from '../transport/session-errors.js';
 import { EventHub, type QmpEvent } from './events.js';
 
+export type { CloseInfo } from '../transport/close-info.js';
 export type { EventStreamOptions, OnceOptions, QmpEvent, QmpEventFilter, QmpEventListener, QmpTimestamp } from './events.js';
 export { EventHub, EventOverflowError } from './events.js';
 
@@ -28,15 +29,13 @@ export interface QmpVersion {
 }
 
 /** Receives every message as sent or received, plus `(…)` notes about ignored or invalid input. */
-export type QmpTraceFn = (direction: 'send' | 'recv', text: string) => void;
+export type QmpTraceFn = TraceFn;
 
-export interface QmpClientOptions extends JsonStreamOptions {
+export interface QmpClientOptions extends JsonStreamOptions, SessionOptions {
   /** Bound on connecting, reading the greeting and negotiating capabilities, together (default 5000 ms). */
   timeoutMs?: number;
   /** Default time limit of each command (default 30000 ms; `Infinity` for none). */
   commandTimeoutMs?: number;
-  /** Called with every message's text, for verbose logging. Exceptions from it are ignored. */
-  trace?: QmpTraceFn;
 }
 
 export interface QmpExecuteOptions {
@@ -45,20 +44,17 @@ export interface QmpExecuteOptions {
 }
 
 /** Why a connection ended, as `closed` reports it. */
-export interface QmpCloseInfo {
-  /** `local`: {@link QmpClient.close} was called; `peer`: QEMU closed the socket; `error`: socket error or protocol violation. */
-  by: 'local' | 'peer' | 'error';
-  reason: string;
-  error?: Error;
-}
+export type QmpCloseInfo = CloseInfo;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 /** How long a local close waits for QEMU to acknowledge our FIN before cutting the socket. */
 const CLOSE_GRACE_MS = 1000;
+/** The greeting answers no command: it is awaited under an id no command gets. */
+const GREETING_ID = -1;
+const NO_GREETING_HINT = '(no greeting: QEMU greets one client at a time: is another one connected?)';
 
 type Message = Record<string, unknown>;
-type State = 'greeting' | 'ready' | 'closed';
 
 /**
  * A QMP (QEMU Machine Protocol) client: JSON framing below, events ({@link EventHub}) beside,
@@ -70,63 +66,24 @@ type State = 'greeting' | 'ready' | 'closed';
  * await qmp.execute('stop');
  * await stopped;
  */
-export class QmpClient {
-  /** Resolves (never rejects) once the connection has ended, saying why. */
-  readonly closed: Promise<QmpCloseInfo>;
+export class QmpClient extends Session<JsonFrame, Message> {
   /**
    * QEMU's asynchronous events: `events.on(name | '*', fn)`, `events.once(name, opts)`,
    * `for await (const e of events.events(filter))`. Everything ends when the connection does.
    */
   readonly events: EventHub;
 
-  private readonly pending = new PendingRequests<number, Message>();
-  private readonly stream: JsonStream;
   private readonly protocolListeners = new Set<(err: ProtocolError) => void>();
   private readonly commandTimeoutMs: number;
-  private readonly traceFn: QmpTraceFn | undefined;
-  private state: State = 'greeting';
-  private closeInfo: QmpCloseInfo | undefined;
   /** Ids of commands that timed out: kept out of use until their late reply arrives. */
   private readonly lateIds = new Set<number>();
   private greetingMsg: QmpGreeting | undefined;
-  private greetingWaiter: { resolve(g: QmpGreeting): void; reject(err: Error): void } | undefined;
   private commandSet: Promise<Set<string>> | undefined;
 
-  private constructor(
-    private readonly socket: Socket,
-    /** Printable address, for messages. */
-    readonly address: string,
-    options: QmpClientOptions,
-  ) {
+  private constructor(socket: Socket, address: string, options: QmpClientOptions) {
+    super(socket, { ...options, protocol: 'QMP', address, decoder: jsonFrames(options), cutOff: 'aborted', closeGraceMs: CLOSE_GRACE_MS });
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    this.traceFn = options.trace;
     this.events = new EventHub((err) => this.trace('recv', `(event listener threw: ${String(err)})`));
-    this.stream = new JsonStream(
-      {
-        message: (value, text) => this.onMessage(value, text),
-        // Framing errors leave us unsure where the next message starts, so the connection cannot be trusted.
-        error: (err) => this.fail(err),
-      },
-      options,
-    );
-    this.closed = onSocketEnd(
-      socket,
-      (info) => this.shutdown(info),
-      () => this.closeInfo!,
-      () => `${this.address} closed the connection`,
-    );
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.stream.push(chunk);
-      } catch (err) {
-        // Only a bug of ours could land here; never let it escape into the event loop.
-        this.fail(new ProtocolError(`failed to handle QMP input: ${String(err)}`));
-      }
-    });
-    socket.on('end', () => {
-      this.stream.end();
-      this.shutdown({ by: 'peer', reason: `${this.address} closed the connection` });
-    });
   }
 
   /**
@@ -135,21 +92,8 @@ export class QmpClient {
    * @throws {ConnectionError} nothing listens there; {@link TimeoutError} no greeting in time;
    *   {@link ProtocolError} the peer does not speak QMP; {@link ConnectionClosedError} it hung up.
    */
-  static async connect(address: string | SocketAddress, options: QmpClientOptions = {}): Promise<QmpClient> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const deadline = Date.now() + timeoutMs;
-    const where = formatAddress(parseAddress(address));
-    const socket = await connectSocket(address, { timeoutMs });
-    const client = new QmpClient(socket, where, options);
-    try {
-      await client.waitForGreeting(Math.max(1, deadline - Date.now()));
-      // No `enable` list: out-of-band execution is not needed, and events start flowing after this.
-      await client.execute('qmp_capabilities', undefined, { timeoutMs: Math.max(1, deadline - Date.now()) });
-      return client;
-    } catch (err) {
-      client.shutdown({ by: 'error', reason: `handshake failed: ${(err as Error).message}`, error: err as Error });
-      throw err;
-    }
+  static connect(address: string | SocketAddress, options: QmpClientOptions = {}): Promise<QmpClient> {
+    return Session.open(address, options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, (socket, where) => new QmpClient(socket, where, options));
   }
 
   /** The greeting QEMU sent. */
@@ -164,11 +108,6 @@ export class QmpClient {
     return { major: qemu.major, minor: qemu.minor, micro: qemu.micro, package: pkg };
   }
 
-  /** True once the connection has ended (or is ending). */
-  get isClosed(): boolean {
-    return this.closeInfo !== undefined;
-  }
-
   /**
    * Runs a QMP command and resolves with its `return` value.
    * @throws {QmpError} QEMU answered with an error (its `class` is `errorClass`);
@@ -180,7 +119,6 @@ export class QmpClient {
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       throw new InvalidArgumentError(`arguments of QMP command '${command}' must be an object`);
     }
-    if (this.closeInfo) throw this.closedError(`QMP command '${command}' not sent`);
     const id = this.freeId();
     let text: string;
     try {
@@ -188,15 +126,18 @@ export class QmpClient {
     } catch (err) {
       throw new InvalidArgumentError(`arguments of QMP command '${command}' cannot be serialised: ${(err as Error).message}`);
     }
-    const reply = this.pending.add(id, `QMP command '${command}'`, options.timeoutMs ?? this.commandTimeoutMs);
-    reply.catch((err: unknown) => {
-      if (err instanceof TimeoutError) this.lateIds.add(id);
-    });
-    this.trace('send', text);
     // No trailing newline: QEMU reads its monitor byte by byte and stops reading after each complete
     // request until it has run it, so after `quit` a newline would sit unread and QEMU's exit would
     // turn our clean EOF into ECONNRESET. (QEMU's python client does the same.)
-    this.socket.write(text);
+    const reply = this.exchange(`QMP command '${command}'`, text, {
+      id,
+      timeoutMs: options.timeoutMs ?? this.commandTimeoutMs,
+      onTimeout: 'keep',
+      trace: text,
+    });
+    reply.catch((err: unknown) => {
+      if (err instanceof TimeoutError) this.lateIds.add(id);
+    });
     const msg = await reply;
     if ('error' in msg) {
       const error = isObject(msg.error) ? msg.error : {};
@@ -209,9 +150,8 @@ export class QmpClient {
 
   /** Whether this QEMU knows `name`. Runs `query-commands` on first use and caches the answer. */
   async hasCommand(name: string): Promise<boolean> {
-    const attempt = (this.commandSet ??= this.execute<Array<{ name: string }>>('query-commands').then(
-      (list) => new Set(list.map((c) => c.name)),
-    ));
+    this.commandSet ??= this.execute<Array<{ name: string }>>('query-commands').then((list) => new Set(list.map((c) => c.name)));
+    const attempt = this.commandSet;
     try {
       return (await attempt).has(name);
     } catch (err) {
@@ -230,41 +170,51 @@ export class QmpClient {
     return () => this.protocolListeners.delete(listener);
   }
 
-  /** Closes the connection; pending commands fail with {@link ConnectionClosedError}. Idempotent. */
-  async close(): Promise<void> {
-    this.shutdown({ by: 'local', reason: 'closed by the client' });
-    await this.closed;
+  protected override async handshake(): Promise<void> {
+    // Bounded by the handshake's time limit, like the negotiation after it.
+    await this.exchange('QMP greeting', undefined, { id: GREETING_ID });
+    // No `enable` list: out-of-band execution is not needed, and events start flowing after this.
+    await this.execute('qmp_capabilities');
   }
 
-  private waitForGreeting(timeoutMs: number): Promise<QmpGreeting> {
-    return new Promise<QmpGreeting>((resolve, reject) => {
-      if (this.greetingMsg) return resolve(this.greetingMsg);
-      if (this.closeInfo) return reject(this.closedError('no QMP greeting'));
-      const timer = setTimeout(() => reject(new TimeoutError(`waiting for the QMP greeting from ${this.address}`, timeoutMs)), timeoutMs);
-      this.greetingWaiter = {
-        resolve: (g) => (clearTimeout(timer), resolve(g)),
-        reject: (err) => (clearTimeout(timer), reject(err)),
-      };
-    });
+  protected override handshakeHint(): string {
+    return this.greetingMsg ? '' : NO_GREETING_HINT;
   }
 
-  private onMessage(value: unknown, text: string): void {
+  protected override receive(frame: JsonFrame): void {
+    // Framing errors leave us unsure where the next message starts, so the connection cannot be trusted.
+    if (frame.kind === 'error') {
+      this.fail(frame.err);
+      return;
+    }
+    const { value, text } = frame;
     this.trace('recv', text);
-    if (this.state === 'closed') return;
-    if (!isObject(value)) return this.invalid(`QMP message is not a JSON object: ${clip(text)}`);
-    if (this.state === 'greeting') return this.onGreeting(value, text);
-    if ('event' in value) return this.onEvent(value, text);
-    if ('return' in value || 'error' in value) return this.onReply(value, text);
-    this.invalid(`unrecognised QMP message: ${clip(text)}`);
+    if (!isObject(value)) this.invalid(`QMP message is not a JSON object: ${clip(text)}`);
+    else if (!this.greetingMsg) this.onGreeting(value, text);
+    else if ('event' in value) this.onEvent(value, text);
+    else if ('return' in value || 'error' in value) this.onReply(value, text);
+    else this.invalid(`unrecognised QMP message: ${clip(text)}`);
+  }
+
+  /** The stream itself is broken: report it, then drop the connection. */
+  protected override fail(error: QemuFaultError): void {
+    if (this.isClosed) return;
+    if (error instanceof ProtocolError) this.reportProtocolError(error);
+    super.fail(error);
+  }
+
+  protected override onShutdown(): void {
+    this.events.close(this.endedError('event stream ended'));
   }
 
   private onGreeting(msg: Message, text: string): void {
     const greeting = parseGreeting(msg);
-    if (!greeting) return this.fail(new ProtocolError(`expected a QMP greeting from ${this.address}, got: ${clip(text)}`));
+    if (!greeting) {
+      this.fail(new ProtocolError(`expected a QMP greeting from ${this.address}, got: ${clip(text)}`));
+      return;
+    }
     this.greetingMsg = greeting;
-    this.state = 'ready';
-    this.greetingWaiter?.resolve(greeting);
-    this.greetingWaiter = undefined;
+    this.answer(msg, GREETING_ID);
   }
 
   /**
@@ -273,40 +223,33 @@ export class QmpClient {
    */
   private freeId(): number {
     let id = 0;
-    while (this.pending.has(id) || this.lateIds.has(id)) id++;
+    while (this.isWaiting(id) || this.lateIds.has(id)) id++;
     return id;
   }
 
   private onEvent(msg: Message, text: string): void {
     const event = parseEvent(msg);
-    if (!event) return this.invalid(`malformed QMP event: ${clip(text)}`);
-    this.events.emit(event);
+    if (event) this.events.emit(event);
+    else this.invalid(`malformed QMP event: ${clip(text)}`);
   }
 
   private onReply(msg: Message, text: string): void {
     const id = msg.id;
-    if (typeof id === 'number' && this.pending.resolve(id, msg)) return;
+    if (typeof id === 'number' && id !== GREETING_ID && this.answer(msg, id)) return;
     if (typeof id === 'number' && this.lateIds.delete(id)) {
-      return this.trace('recv', `(ignored: late reply to timed-out command id ${id})`);
-    }
-    if (id === undefined && 'error' in msg) {
+      this.trace('recv', `(ignored: late reply to timed-out command id ${id})`);
+    } else if (id === undefined && 'error' in msg) {
       // QEMU could not even read a request's id; we never send such requests, so something is badly off.
-      return this.invalid(`QMP error reply without an id: ${clip(text)}`);
+      this.invalid(`QMP error reply without an id: ${clip(text)}`);
+    } else {
+      // Typically the reply to a command that already timed out.
+      this.trace('recv', `(ignored: no pending command has id ${JSON.stringify(id)})`);
     }
-    // Typically the reply to a command that already timed out.
-    this.trace('recv', `(ignored: no pending command has id ${JSON.stringify(id)})`);
   }
 
   /** A message we cannot use, but the stream is intact: report it and carry on. */
   private invalid(message: string): void {
     this.reportProtocolError(new ProtocolError(message));
-  }
-
-  /** The stream itself is broken: report it and drop the connection. */
-  private fail(err: ProtocolError): void {
-    if (this.closeInfo) return;
-    this.reportProtocolError(err);
-    this.shutdown({ by: 'error', reason: err.message, error: err });
   }
 
   private reportProtocolError(err: ProtocolError): void {
@@ -317,39 +260,6 @@ export class QmpClient {
       } catch {
         // A broken listener must not take the connection down.
       }
-    }
-  }
-
-  /** Runs once, however the connection ends: fail everything waiting, then release the socket. */
-  private shutdown(info: QmpCloseInfo): void {
-    if (this.closeInfo) return;
-    this.closeInfo = info;
-    this.state = 'closed';
-    const cause = info.error;
-    this.pending.rejectAll((_id, operation) => this.closedError(`${operation} aborted`, cause));
-    this.greetingWaiter?.reject(info.error instanceof ProtocolError ? info.error : this.closedError('no QMP greeting', cause));
-    this.greetingWaiter = undefined;
-    this.events.close(this.closedError('event stream ended', cause));
-    if (info.by === 'local') {
-      // Half-close so queued writes (e.g. a final `quit`) still go out; cut it if QEMU does not answer.
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
-    } else {
-      this.socket.destroy();
-    }
-  }
-
-  private closedError(what: string, cause?: Error): ConnectionClosedError {
-    const reason = this.closeInfo?.reason ?? 'connection closed';
-    return new ConnectionClosedError(`${what}: QMP connection to ${this.address} ended (${reason})`, cause ? { cause } : undefined);
-  }
-
-  private trace(direction: 'send' | 'recv', text: string): void {
-    if (!this.traceFn) return;
-    try {
-      this.traceFn(direction, text);
-    } catch {
-      // Tracing is diagnostics only.
     }
   }
 }
@@ -380,6 +290,7 @@ function parseEvent(msg: Message): QmpEvent | undefined {
   return { event, data: data ?? {}, timestamp: { seconds: timestamp.seconds, microseconds: timestamp.microseconds } };
 }
 
+/** QMP messages are worth a longer look in an error than a packet of hex. */
 function clip(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return abbreviate(text, 200);
 }

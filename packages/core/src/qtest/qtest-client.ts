@@ -1,20 +1,18 @@
 import type { Socket } from 'node:net';
-import { ConnectionClosedError, InvalidArgumentError, ProtocolError, QtestError, TimeoutError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError, QtestError } from '../errors.js';
 import { checkAddress, checkInt32, checkTransferLength, checkUnsigned } from '../integers.js';
-import { formatAddress, parseAddress, type SocketAddress } from '../transport/address.js';
-import { type CloseInfo, onSocketEnd } from '../transport/close-info.js';
-import { connectSocket } from '../transport/connect.js';
-import { PendingRequests } from '../transport/pending.js';
-import { checkCommandLine, checkWord, type IrqEvent, LineReader, parseQtestLine, type QtestLine } from './qtest-protocol.js';
+import type { SocketAddress } from '../transport/address.js';
+import { LineReader } from '../transport/line-reader.js';
+import { Session, type SessionOptions } from '../transport/session.js';
+import { abbreviate } from '../transport/session-errors.js';
+import { checkCommandLine, checkWord, type IrqEvent, parseQtestLine } from './qtest-protocol.js';
 
 export type { CloseInfo } from '../transport/close-info.js';
 export type { IrqEvent } from './qtest-protocol.js';
 
-export interface QtestClientOptions {
+export interface QtestClientOptions extends SessionOptions {
   /** Time limit for connecting and for each command's reply (default 5000 ms). */
   timeoutMs?: number;
-  /** Called with every line sent or received (without its newline), for verbose logging. Exceptions from it are ignored. */
-  trace?: (direction: 'send' | 'recv', text: string) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -23,7 +21,7 @@ const BULK_CHUNK_BYTES = 256 * 1024;
 const MAX_LINE_BYTES = 1024 * 1024;
 const BUSY_HINT = '(QEMU serves one client per socket at a time: is another one connected?)';
 
-type Reply = { ok: true; text: string } | { ok: false; text: string };
+type Reply = { ok: boolean; text: string };
 
 /**
  * A client for QEMU's qtest channel (`-qtest unix:PATH,server=on,wait=off`): physical memory
@@ -38,38 +36,14 @@ type Reply = { ok: true; text: string } | { ok: false; text: string };
  * await qtest.writel(0x2000_0000, 0xdeadbeef);
  * const data = await qtest.readBytes(0x2000_0000, 64);
  */
-export class QtestClient {
-  /** Resolves (never rejects) once the connection has ended, saying why. */
-  readonly closed: Promise<CloseInfo>;
-
-  private readonly pending = new PendingRequests<number, Reply>();
-  private readonly reader = new LineReader(MAX_LINE_BYTES);
+export class QtestClient extends Session<string, Reply> {
   private readonly irqListeners = new Set<(event: IrqEvent) => void>();
   private readonly timeoutMs: number;
-  private readonly traceFn: QtestClientOptions['trace'];
-  private closeInfo: CloseInfo | undefined;
-  private nextId = 0;
   private targetEndianness: 'big' | 'little' = 'little';
 
-  private constructor(
-    private readonly socket: Socket,
-    /** Printable address, for messages. */
-    readonly address: string,
-    options: QtestClientOptions,
-  ) {
+  private constructor(socket: Socket, address: string, options: QtestClientOptions) {
+    super(socket, { ...options, protocol: 'qtest', address, decoder: new LineReader(MAX_LINE_BYTES, { what: 'qtest line' }) });
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.traceFn = options.trace;
-    this.closed = onSocketEnd(
-      socket,
-      (info) => this.shutdown(info),
-      () => this.closeInfo!,
-      () => {
-        const partial = this.reader.partial();
-        const where = partial ? ` in the middle of a reply (${JSON.stringify(partial)})` : '';
-        return `${this.address} closed the connection${where}`;
-      },
-    );
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
   /**
@@ -78,23 +52,8 @@ export class QtestClient {
    * @throws {ConnectionError} nothing listens there; {@link TimeoutError} no answer in time;
    *   {@link ProtocolError} the peer does not speak qtest.
    */
-  static async connect(address: string | SocketAddress, options: QtestClientOptions = {}): Promise<QtestClient> {
-    const socket = await connectSocket(address, { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
-    const client = new QtestClient(socket, formatAddress(parseAddress(address)), options);
-    try {
-      const reply = await client.command('endianness');
-      if (reply !== 'big' && reply !== 'little') throw new ProtocolError(`qtest 'endianness' answered '${reply}'`);
-      client.targetEndianness = reply;
-      return client;
-    } catch (err) {
-      client.shutdown({ by: 'error', reason: `handshake failed: ${(err as Error).message}`, error: err as Error });
-      throw err instanceof TimeoutError ? new TimeoutError(`qtest handshake with ${client.address}`, err.timeoutMs, BUSY_HINT) : err;
-    }
-  }
-
-  /** True once the connection has ended (or is ending). */
-  get isClosed(): boolean {
-    return this.closeInfo !== undefined;
+  static connect(address: string | SocketAddress, options: QtestClientOptions = {}): Promise<QtestClient> {
+    return Session.open(address, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, (socket, where) => new QtestClient(socket, where, options));
   }
 
   /** The target's byte order, as QEMU reported it on connect. */
@@ -111,23 +70,9 @@ export class QtestClient {
    */
   async command(line: string): Promise<string> {
     checkCommandLine(line);
-    if (this.closeInfo) throw new ConnectionClosedError(`qtest command '${line}' not sent: ${this.closeInfo.reason}`);
-    const id = this.nextId++;
-    const reply = this.pending.add(id, `qtest command '${abbreviate(line)}'`, this.timeoutMs);
-    reply.catch((err: unknown) => {
-      if (err instanceof TimeoutError) {
-        this.shutdown({
-          by: 'error',
-          reason: `${err.message}; closed because a late reply would be taken for the next command's`,
-          error: err,
-        });
-      }
-    });
-    this.trace('send', line);
-    this.socket.write(`${line}\n`);
-    const result = await reply;
-    if (!result.ok) throw new QtestError(abbreviate(line), result.text);
-    return result.text;
+    const reply = await this.exchange(`qtest command '${abbreviate(line)}'`, `${line}\n`, { timeoutMs: this.timeoutMs, trace: line });
+    if (!reply.ok) throw new QtestError(abbreviate(line), reply.text);
+    return reply.text;
   }
 
   /** Reads one byte of the system address space. */
@@ -229,10 +174,32 @@ export class QtestClient {
     return () => void this.irqListeners.delete(listener);
   }
 
-  /** Closes the connection; commands still waiting reject with {@link ConnectionClosedError}. */
-  async close(): Promise<void> {
-    this.shutdown({ by: 'local', reason: 'the client closed the connection' });
-    await this.closed;
+  protected override async handshake(): Promise<void> {
+    const reply = await this.command('endianness');
+    if (reply !== 'big' && reply !== 'little') throw new ProtocolError(`qtest 'endianness' answered '${reply}'`);
+    this.targetEndianness = reply;
+  }
+
+  protected override handshakeHint(): string {
+    return BUSY_HINT;
+  }
+
+  protected override receive(line: string): void {
+    this.trace('recv', line);
+    const parsed = parseQtestLine(line);
+    if (parsed.kind !== 'irq') {
+      if (!this.answer({ ok: parsed.kind === 'ok', text: parsed.text })) {
+        throw new ProtocolError(`qtest sent a reply nobody asked for: '${abbreviate(line)}'`);
+      }
+      return;
+    }
+    for (const listener of [...this.irqListeners]) {
+      try {
+        listener(parsed.event);
+      } catch (err) {
+        this.trace('recv', `(IRQ listener threw: ${String(err)})`);
+      }
+    }
   }
 
   private async readValue(command: string, address: bigint | number, size: number): Promise<bigint> {
@@ -254,74 +221,8 @@ export class QtestClient {
     }
     return data;
   }
-
-  private onData(chunk: Buffer): void {
-    if (this.closeInfo) return;
-    let lines: string[];
-    try {
-      lines = this.reader.push(chunk);
-    } catch (err) {
-      this.shutdown({ by: 'error', reason: (err as Error).message, error: err as Error });
-      return;
-    }
-    for (const line of lines) {
-      if (this.closeInfo) return;
-      this.trace('recv', line);
-      this.onLine(line);
-    }
-  }
-
-  private onLine(line: string): void {
-    let parsed: QtestLine;
-    try {
-      parsed = parseQtestLine(line);
-    } catch (err) {
-      this.shutdown({ by: 'error', reason: (err as Error).message, error: err as Error });
-      return;
-    }
-    if (parsed.kind === 'irq') {
-      for (const listener of [...this.irqListeners]) {
-        try {
-          listener(parsed.event);
-        } catch (err) {
-          this.trace('recv', `(IRQ listener threw: ${String(err)})`);
-        }
-      }
-      return;
-    }
-    const id = this.pending.oldest();
-    if (id === undefined) {
-      this.shutdown({
-        by: 'error',
-        reason: `qtest sent a reply nobody asked for: '${abbreviate(line)}'`,
-        error: new ProtocolError(`unsolicited qtest reply '${abbreviate(line)}'`),
-      });
-      return;
-    }
-    this.pending.resolve(id, { ok: parsed.kind === 'ok', text: parsed.text });
-  }
-
-  private shutdown(info: CloseInfo): void {
-    if (this.closeInfo) return;
-    this.closeInfo = info;
-    this.pending.rejectAll((_, operation) => new ConnectionClosedError(`${operation} not answered: ${info.reason}`, { cause: info.error }));
-    this.socket.destroy();
-  }
-
-  private trace(direction: 'send' | 'recv', text: string): void {
-    try {
-      this.traceFn?.(direction, text);
-    } catch {
-      // Tracing must never break the protocol.
-    }
-  }
 }
 
 function hex(value: bigint): string {
   return `0x${value.toString(16)}`;
-}
-
-/** Keeps error messages readable when a command carries kilobytes of base64. */
-function abbreviate(text: string): string {
-  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }

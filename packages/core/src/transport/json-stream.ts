@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.js';
+import type { FrameDecoder } from './frame-decoder.js';
 
 /** Limits that keep a misbehaving peer from exhausting memory. */
 export interface JsonStreamOptions {
@@ -34,7 +35,8 @@ type Mode =
   | 'discard' // inside a message that is already reported as too big/deep: track structure, keep nothing
   | 'garbage'; // after stray bytes between messages: skip to the next newline
 
-type Delivery = { kind: 'message'; value: unknown; text: string } | { kind: 'error'; err: ProtocolError };
+/** What a {@link JsonStream} finds: a parsed message with its exact text, or malformed input it skipped. */
+export type JsonFrame = { kind: 'message'; value: unknown; text: string } | { kind: 'error'; err: ProtocolError };
 
 /**
  * Splits a byte stream into top-level JSON objects/arrays, whatever the chunking: several messages
@@ -73,7 +75,7 @@ export class JsonStream {
   /** Feeds the next chunk. Handlers run after the whole chunk is scanned, so a throwing handler cannot corrupt the framing state. */
   push(chunk: Uint8Array | string): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const out: Delivery[] = [];
+    const out: JsonFrame[] = [];
     this.scan(buf, out);
     for (const d of out) {
       if (d.kind === 'message') this.handlers.message(d.value, d.text);
@@ -89,7 +91,7 @@ export class JsonStream {
     if (cutOff) this.handlers.error(new ProtocolError(`stream ended inside a JSON message (${held} bytes buffered)`));
   }
 
-  private scan(buf: Buffer, out: Delivery[]): void {
+  private scan(buf: Buffer, out: JsonFrame[]): void {
     let start = 0; // where the current message began in this chunk (if it began here)
     for (let i = 0; i < buf.length; i++) {
       const c = buf[i]!;
@@ -138,7 +140,7 @@ export class JsonStream {
     return true;
   }
 
-  private complete(tail: Buffer, out: Delivery[]): void {
+  private complete(tail: Buffer, out: JsonFrame[]): void {
     const size = this.partsBytes + tail.length;
     if (size > this.maxBytes) {
       out.push({ kind: 'error', err: tooBig(size, this.maxBytes) });
@@ -160,7 +162,7 @@ export class JsonStream {
   }
 
   /** Keeps the unfinished end of a chunk, copied because the caller may reuse its buffer. */
-  private keepPartial(tail: Buffer, out: Delivery[]): void {
+  private keepPartial(tail: Buffer, out: JsonFrame[]): void {
     const size = this.partsBytes + tail.length;
     if (size > this.maxBytes) {
       out.push({ kind: 'error', err: tooBig(size, this.maxBytes) });
@@ -197,4 +199,27 @@ function tooBig(size: number, max: number): ProtocolError {
 function preview(buf: Buffer, from: number): string {
   const text = buf.subarray(from, from + 60).toString('utf8');
   return JSON.stringify(text) + (buf.length - from > 60 ? '…' : '');
+}
+
+/**
+ * A {@link JsonStream} as a session's frame decoder: messages and errors, in order. It never
+ * throws; a message cut off by the end of the stream comes out of `end()` as an error frame.
+ */
+export function jsonFrames(options: JsonStreamOptions = {}): FrameDecoder<JsonFrame> {
+  const found: JsonFrame[] = [];
+  const stream = new JsonStream(
+    { message: (value, text) => found.push({ kind: 'message', value, text }), error: (err) => found.push({ kind: 'error', err }) },
+    options,
+  );
+  return {
+    push(chunk) {
+      stream.push(chunk);
+      return found.splice(0);
+    },
+    end() {
+      stream.end();
+      return found.splice(0);
+    },
+    partial: () => '',
+  };
 }

@@ -58,16 +58,17 @@ export function checkRegisterValue(name: string, value: unknown): number {
 /** Registers through the gdbstub (which only answers while the VM is stopped). */
 export function gdbRegisters(gdb: GdbClient): Registers {
   return {
-    get: async (name) => Number(await gdb.readRegister(registerName(name))),
-    set: async (name, value) => gdb.writeRegister(registerName(name), checkRegisterValue(name, value)),
+    get: async (name) => Number(await gdb.readRegister(registerName(name, gdb))),
+    set: async (name, value) => gdb.writeRegister(registerName(name, gdb), checkRegisterValue(name, value)),
     all: async () => Object.fromEntries(Object.entries(await gdb.readRegisters()).map(([name, value]) => [name, Number(value)])),
   };
 }
 
-/** The gdbstub's name for a register (r13–r15 and cpsr have their own names there). */
-function registerName(name: string): string {
+/** The gdbstub's name for a register (r13–r15 have their own names there; M-profile says xpsr, A-profile cpsr). */
+function registerName(name: string, gdb: GdbClient): string {
   const n = registerNumber(name);
-  return n === XPSR ? 'xpsr' : n === 13 ? 'sp' : n === 14 ? 'lr' : n === 15 ? 'pc' : `r${n}`;
+  if (n === XPSR) return gdb.registers.some((r) => r.name === 'cpsr') ? 'cpsr' : 'xpsr';
+  return n === 13 ? 'sp' : n === 14 ? 'lr' : n === 15 ? 'pc' : `r${n}`;
 }
 
 /** Wraps `registers` so every access first checks that the guest is paused or frozen. */
@@ -76,8 +77,17 @@ export function whilePaused(registers: Registers, paused: () => boolean): Regist
     if (!paused()) throw new InvalidArgumentError('registers can be read only while the guest is paused or frozen in a trigger callback');
   };
   return {
-    get: async (name) => (check(), registers.get(name)),
-    set: async (name, value) => (check(), registers.set(name, value)),
-    all: async () => (check(), registers.all()),
+    get: async (name) => {
+      check();
+      return registers.get(name);
+    },
+    set: async (name, value) => {
+      check();
+      return registers.set(name, value);
+    },
+    all: async () => {
+      check();
+      return registers.all();
+    },
   };
 }
