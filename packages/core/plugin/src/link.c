@@ -15,21 +15,46 @@
 #include "protocol.h"
 
 static int g_sock = -1;
+static int g_listen = -1; /* listening socket, in listen mode */
 static volatile bool g_connected;
 static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
+static const char *(*g_greeting)(void);
 static void (*g_on_line)(char *line);
 static void (*g_on_gone)(void);
+
+static bool address(const char *path, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa->sun_path)) {
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    strcpy(sa->sun_path, path);
+    return true;
+}
+
+bool link_listen(const char *path)
+{
+    struct sockaddr_un sa;
+    if (!address(path, &sa)) return false;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    unlink(path); /* a socket left by an earlier QEMU */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return false;
+    }
+    g_listen = fd;
+    return true;
+}
 
 bool link_connect(const char *path, int timeout_ms)
 {
     struct sockaddr_un sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        errno = ENAMETOOLONG;
-        return false;
-    }
-    strcpy(sa.sun_path, path);
+    if (!address(path, &sa)) return false;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
@@ -37,7 +62,6 @@ bool link_connect(const char *path, int timeout_ms)
         if (fd < 0) return false;
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
             g_sock = fd;
-            g_connected = true;
             return true;
         }
         int saved = errno;
@@ -54,10 +78,10 @@ bool link_connect(const char *path, int timeout_ms)
 
 bool link_connected(void) { return g_connected; }
 
-void link_write_line(const char *prefix, const char *body)
+/* (g_wlock held) */
+static void write_locked(const char *prefix, const char *body)
 {
     struct iovec iov[3] = {{(void *)prefix, strlen(prefix)}, {(void *)body, strlen(body)}, {"\n", 1}};
-    pthread_mutex_lock(&g_wlock);
     int i = 0;
     while (g_connected && i < 3) {
         ssize_t w = writev(g_sock, iov + i, 3 - i);
@@ -72,6 +96,22 @@ void link_write_line(const char *prefix, const char *body)
             iov[i].iov_len -= (size_t)w;
         }
     }
+}
+
+void link_write_line(const char *prefix, const char *body)
+{
+    pthread_mutex_lock(&g_wlock);
+    write_locked(prefix, body);
+    pthread_mutex_unlock(&g_wlock);
+}
+
+/* A new connection: the greeting goes out before anyone else can write. */
+static void connected(int fd)
+{
+    pthread_mutex_lock(&g_wlock);
+    g_sock = fd;
+    g_connected = true;
+    write_locked("", g_greeting());
     pthread_mutex_unlock(&g_wlock);
 }
 
@@ -88,9 +128,9 @@ static void refuse_nul_line(char *line)
     }
 }
 
-static void *reader_main(void *arg)
+/* Reads lines from the connected socket until Node goes away. */
+static void serve_connection(void)
 {
-    (void)arg;
     char buf[LINE_MAX_BYTES];
     size_t len = 0;
     bool dropping = false; /* inside an overlong line */
@@ -116,13 +156,36 @@ static void *reader_main(void *arg)
             dropping = true;
         }
     }
+    pthread_mutex_lock(&g_wlock);
     g_connected = false;
+    close(g_sock);
+    g_sock = -1;
+    pthread_mutex_unlock(&g_wlock);
     g_on_gone();
-    return NULL;
 }
 
-bool link_start_reader(void (*on_line)(char *line), void (*on_gone)(void))
+static void *reader_main(void *arg)
 {
+    (void)arg;
+    if (g_listen < 0) {
+        serve_connection();
+        return NULL;
+    }
+    for (;;) {
+        int fd = accept4(g_listen, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return NULL;
+        }
+        connected(fd);
+        serve_connection();
+    }
+}
+
+bool link_start_reader(const char *(*greeting)(void), void (*on_line)(char *line), void (*on_gone)(void))
+{
+    g_greeting = greeting;
+    if (g_listen < 0) connected(g_sock); /* connected already */
     g_on_line = on_line;
     g_on_gone = on_gone;
     pthread_t th;

@@ -4,6 +4,7 @@
  * Node over a unix socket. Entry point: argument parsing, choosing each mechanism from what this
  * QEMU offers, and the hello that tells Node. DESIGN.md has the whole story.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,7 +30,8 @@ static void say(const char *fmt, const char *arg)
 }
 
 struct args {
-    const char *sock;
+    const char *sock;   /* Node listens here */
+    const char *listen; /* or the plugin does, for a QEMU started by hand */
     int timeout_ms;
     bool start_frozen, no_internals;
 };
@@ -41,6 +43,7 @@ static bool parse_args(int argc, char **argv, struct args *a)
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (!strncmp(s, "sock=", 5)) a->sock = s + 5;
+        else if (!strncmp(s, "listen=", 7)) a->listen = s + 7;
         else if (!strncmp(s, "connect-timeout-ms=", 19)) a->timeout_ms = atoi(s + 19);
         else if (!strcmp(s, "start=running")) a->start_frozen = false;
         else if (!strcmp(s, "start=frozen")) a->start_frozen = true;
@@ -53,8 +56,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
             return false;
         }
     }
-    if (!a->sock) say("qemu-fault plugin: missing %s\n", "sock=PATH");
-    return a->sock != NULL;
+    if (!a->sock == !a->listen) say("qemu-fault plugin: give one of %s\n", "sock=PATH (Node listens) or listen=PATH (the plugin does)");
+    return !a->sock != !a->listen;
 }
 
 /* Each mechanism from the best this QEMU offers (DESIGN.md, "Without internals"). */
@@ -70,17 +73,26 @@ static void choose_mechanisms(void)
     cfg.stopped_regs = qi.regs;
 }
 
-static void hello(const qf_info *info)
+static qf_info g_info; /* what QEMU told us at install (its pointer is only valid then) */
+
+/* The first line of every connection. */
+static const char *hello(void)
 {
+    static char *line;
+    if (line) return line;
+    const qf_info *info = &g_info;
     static const char *const pc_names[] = {"hook", "split"};
     static const char *const watch_names[] = {"none", "next", "replay"};
     const char *regs = qi.regs || cfg.exact_regs ? (cfg.write_regs ? "rw" : "r") : "none";
-    send_line("! hello qemu-fault-plugin 2 api=%d qemu-api=%d..%d target=%s vcpus=%u precise=%s clock=%d regs=%s setpc=%d "
-              "stopped-regs=%d pc=%s watch=%s mem=%s missing=%s",
-              QF_PLUGIN_API, info->version.min, info->version.cur, info->target_name, cfg.vcpus,
-              cfg.mech == MECH_ONE_INSN ? "one-insn" : "flush", qi.clock, regs, qi.restart || cfg.write_pc, cfg.stopped_regs,
-              pc_names[cfg.pc], watch_names[cfg.watch], qi.mem || qf_public.mem_write ? "rw" : cfg.mem ? "r" : "none",
-              qi.missing[0] ? qi.missing : "-");
+    if (asprintf(&line,
+                 "! hello qemu-fault-plugin 2 api=%d qemu-api=%d..%d target=%s vcpus=%u precise=%s clock=%d regs=%s setpc=%d "
+                 "stopped-regs=%d pc=%s watch=%s mem=%s missing=%s",
+                 QF_PLUGIN_API, info->version.min, info->version.cur, info->target_name, cfg.vcpus,
+                 cfg.mech == MECH_ONE_INSN ? "one-insn" : "flush", qi.clock, regs, qi.restart || cfg.write_pc, cfg.stopped_regs,
+                 pc_names[cfg.pc], watch_names[cfg.watch], qi.mem || qf_public.mem_write ? "rw" : cfg.mem ? "r" : "none",
+                 qi.missing[0] ? qi.missing : "-") < 0)
+        line = NULL;
+    return line ? line : "! hello qemu-fault-plugin 2 out-of-memory";
 }
 
 QF_EXPORT int qemu_plugin_install(qf_plugin_id id, const qf_info *info, int argc, char **argv)
@@ -97,19 +109,21 @@ QF_EXPORT int qemu_plugin_install(qf_plugin_id id, const qf_info *info, int argc
         return -1;
     }
     cfg.vcpus = info->system.max_vcpus > 0 ? (unsigned)info->system.max_vcpus : 1;
+    g_info = *info;
     glue_init(id, cfg.vcpus);
     qi_resolve(cfg.arch, a.no_internals);
     choose_mechanisms();
 
-    if (!link_connect(a.sock, a.timeout_ms)) {
+    bool linked = a.sock ? link_connect(a.sock, a.timeout_ms) : link_listen(a.listen);
+    if (!linked) {
         char what[300];
-        snprintf(what, sizeof(what), "%s: %s", a.sock, strerror(errno));
-        say("qemu-fault plugin: cannot connect to %s\n", what);
+        snprintf(what, sizeof(what), "%s %s: %s", a.sock ? "connect to" : "listen on", a.sock ? a.sock : a.listen, strerror(errno));
+        say("qemu-fault plugin: cannot %s\n", what);
         return -1;
     }
+    /* Listening, nobody may be there at instruction 0: the start freeze happens if Node is. */
     if (a.start_frozen) exec_start_frozen();
-    hello(info);
-    if (!link_start_reader(handle_command, forget_node)) {
+    if (!link_start_reader(hello, handle_command, forget_node)) {
         say("qemu-fault plugin: %s\n", "cannot start the reader thread");
         return -1;
     }

@@ -4,8 +4,11 @@
  * away the plugin disarms everything and releases a frozen vCPU.
  */
 import type { Socket } from 'node:net';
-import { ConnectionClosedError, InvalidArgumentError, ProtocolError, TimeoutError } from '../errors.js';
-import { PendingRequests } from '../transport/pending.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import type { SocketAddress } from '../transport/address.js';
+import type { CloseInfo } from '../transport/close-info.js';
+import { LineReader } from '../transport/line-reader.js';
+import { Session, type SessionOptions } from '../transport/session.js';
 import { HitQueue } from './hit-queue.js';
 import {
   decodeCount,
@@ -16,7 +19,6 @@ import {
   type PluginErrorClass,
   type PluginHello,
   type PluginHit,
-  type PluginLine,
 } from './protocol.js';
 import { refusalError } from './refusal.js';
 
@@ -38,8 +40,8 @@ export interface PluginEvents {
   close: (err: Error | undefined) => void;
 }
 
-export interface PluginChannelOptions {
-  /** Limit for the hello and for each command's reply (default 5000 ms). */
+export interface PluginChannelOptions extends SessionOptions {
+  /** Limit for connecting, the hello and each command's reply (default 5000 ms). */
   timeoutMs?: number;
 }
 
@@ -49,10 +51,17 @@ export interface CpuFilter {
   cpu?: number;
 }
 
-/** One connected plugin. */
-export class PluginChannel {
-  private readonly pending = new PendingRequests<number, string>();
-  private readonly verbs = new Map<number, string>();
+/** What a command, or the opening hello, is answered with. */
+type PluginReply =
+  | { kind: 'ok'; data: string }
+  | { kind: 'err'; errorClass: PluginErrorClass; message: string }
+  | { kind: 'hello'; hello: PluginHello };
+
+/** The hello is awaited as request 0; commands count from 1. */
+const HELLO_ID = 0;
+
+/** One connected plugin, on the package's session base. */
+export class PluginChannel extends Session<string, PluginReply> {
   private readonly listeners: { [K in keyof PluginEvents]: Set<PluginEvents[K]> } = {
     hit: new Set(),
     miss: new Set(),
@@ -60,12 +69,8 @@ export class PluginChannel {
     close: new Set(),
   };
   private readonly hits = new HitQueue();
-  private nextId = 1;
-  private buffer = '';
-  private closedWith: Error | undefined;
-  private isClosed = false;
-  private greeted: ((hello: PluginHello) => void) | undefined;
-  private greetingFailed: ((err: Error) => void) | undefined;
+  private readonly timeoutMs: number;
+  private nextId = HELLO_ID + 1;
   /** The freeze the vCPU is in, if any. */
   frozen: PluginHit | undefined;
   /** What this QEMU lets the plugin do (from its first line). */
@@ -73,41 +78,31 @@ export class PluginChannel {
   /** QEMU's version (from QMP), for messages; set by whoever knows it. */
   qemuVersion: string | undefined;
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly timeoutMs: number,
-  ) {}
-
-  /** Takes a connected socket and waits for the plugin's hello. */
-  static async start(socket: Socket, options: PluginChannelOptions = {}): Promise<PluginChannel> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const ch = new PluginChannel(socket, timeoutMs);
-    const hello = new Promise<PluginHello>((resolve, reject) => {
-      ch.greeted = resolve;
-      ch.greetingFailed = reject;
+  private constructor(socket: Socket, address: string, options: PluginChannelOptions) {
+    super(socket, {
+      protocol: 'plugin',
+      address,
+      decoder: new LineReader(MAX_LINE, { what: 'plugin line' }),
+      ...(options.trace ? { trace: options.trace } : {}),
+      ...(options.explainLostConnection ? { explainLostConnection: options.explainLostConnection } : {}),
     });
-    socket.setEncoding('latin1');
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: string) => ch.onData(chunk));
-    socket.on('error', (err) => ch.onClose(err));
-    socket.on('close', () => ch.onClose(undefined));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError('waiting for the plugin hello', timeoutMs)), timeoutMs);
-    });
-    try {
-      ch.hello = await Promise.race([hello, timeout]);
-    } catch (err) {
-      socket.destroy();
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-    return ch;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  get closed(): boolean {
-    return this.isClosed;
+  /** Takes a socket the plugin connected on (see {@link PluginListener}) and waits for its hello. */
+  static async start(socket: Socket, options: PluginChannelOptions = {}): Promise<PluginChannel> {
+    const channel = new PluginChannel(socket, 'the plugin socket', options);
+    await channel.begin({ timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    return channel;
+  }
+
+  /** Connects to a plugin that listens (`-plugin ...,listen=PATH`: a QEMU started by hand). */
+  static connect(address: string | SocketAddress, options: PluginChannelOptions = {}): Promise<PluginChannel> {
+    return Session.open(
+      address,
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      (socket, printable) => new PluginChannel(socket, printable, options),
+    );
   }
 
   on<K extends keyof PluginEvents>(event: K, listener: PluginEvents[K]): () => void {
@@ -121,7 +116,6 @@ export class PluginChannel {
    * `await ch.resume(); await ch.nextHit()` cannot lose one that came with the reply.
    */
   nextHit(timeoutMs?: number): Promise<PluginHit> {
-    if (this.isClosed) return this.hits.take(timeoutMs, this.closedError());
     return this.hits.take(timeoutMs);
   }
 
@@ -239,44 +233,26 @@ export class PluginChannel {
     await this.command('ping');
   }
 
-  close(): void {
-    this.socket.destroy();
+  protected async handshake(): Promise<void> {
+    const reply = await this.exchange('waiting for the plugin hello', undefined, { id: HELLO_ID });
+    if (reply.kind === 'hello') this.hello = reply.hello;
   }
 
-  private command(verb: string, words: readonly (string | number | bigint)[] = []): Promise<string> {
-    if (this.isClosed) return Promise.reject(this.closedError());
-    const id = this.nextId++;
-    this.verbs.set(id, verb);
-    const reply = this.pending.add(id, `plugin ${verb}`, this.timeoutMs);
-    this.socket.write(`${encodeCommand(id, verb, words)}\n`);
-    return reply;
+  protected override handshakeHint(): string {
+    return '(the plugin connected but said nothing: not a qemu-fault plugin?)';
   }
 
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    try {
-      for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        this.onLine(decodeLine(line));
-      }
-      if (this.buffer.length > MAX_LINE) throw new ProtocolError(`the plugin sent a line over ${MAX_LINE} bytes`);
-    } catch (err) {
-      this.socket.destroy(err instanceof Error ? err : new ProtocolError(String(err)));
-    }
-  }
-
-  private onLine(line: PluginLine): void {
+  protected receive(text: string): void {
+    const line = decodeLine(text);
     switch (line.type) {
       case 'ok':
-        this.settle(line.id, undefined, line.data);
+        this.answer({ kind: 'ok', data: line.data }, line.id);
         return;
       case 'err':
-        this.settle(line.id, line.errorClass, line.message);
+        this.answer({ kind: 'err', errorClass: line.errorClass, message: line.message }, line.id);
         return;
       case 'hello':
-        this.greeted?.(line.hello);
-        this.greeted = undefined;
+        this.answer({ kind: 'hello', hello: line.hello }, HELLO_ID);
         return;
       case 'hit':
         this.frozen = line.hit;
@@ -292,27 +268,19 @@ export class PluginChannel {
     }
   }
 
-  private settle(id: number, errorClass: PluginErrorClass | undefined, text: string): void {
-    const verb = this.verbs.get(id) ?? '?';
-    this.verbs.delete(id);
-    if (errorClass === undefined) this.pending.resolve(id, text);
-    else this.pending.reject(id, refusalError(verb, errorClass, text, { hello: this.hello, qemuVersion: this.qemuVersion }));
-  }
-
-  private closedError(): Error {
-    return new ConnectionClosedError('the QEMU plugin connection is closed', { cause: this.closedWith });
-  }
-
-  private onClose(err: Error | undefined): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.closedWith = err;
+  protected override onShutdown(info: CloseInfo): void {
     this.frozen = undefined;
-    this.greetingFailed?.(new ConnectionClosedError('the plugin closed the connection before saying hello', { cause: err }));
-    this.greetingFailed = undefined;
-    this.pending.rejectAll((_, op) => new ConnectionClosedError(`${op}: the QEMU plugin connection closed`, { cause: err }));
-    this.hits.fail(this.closedError());
-    for (const l of this.listeners.close) l(err);
+    this.hits.fail(this.endedError('waiting for a plugin freeze'));
+    for (const l of this.listeners.close) l(info.error);
+  }
+
+  private async command(verb: string, words: readonly (string | number | bigint)[] = []): Promise<string> {
+    const id = this.nextId++;
+    const line = encodeCommand(id, verb, words);
+    const reply = await this.exchange(`plugin ${verb}`, `${line}\n`, { id, timeoutMs: this.timeoutMs, onTimeout: 'keep', trace: line });
+    if (reply.kind === 'err')
+      throw refusalError(verb, reply.errorClass, reply.message, { hello: this.hello, qemuVersion: this.qemuVersion });
+    return reply.kind === 'ok' ? reply.data : '';
   }
 }
 
