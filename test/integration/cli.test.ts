@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { firmware } from '../support/firmware.js';
-import { qemuBinary } from '../support/qemus.js';
 import { alive, cleanEnv, eventually } from '../support/processes.js';
+import { qemuBinary, qemuVersion } from '../support/qemus.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const mainTs = join(root, 'packages/core/src/cli/main.ts');
@@ -223,7 +223,7 @@ describe('qemu-fault run / repl, against a QEMU started by hand', () => {
     ].join('\n');
     const run = cli(['repl', ...qemu.connect], { input });
     expect(await run.code, run.err()).toBe(0);
-    expect(run.out()).toMatch(/^Connected to QEMU 7\.\d+\.\d+ .*at .*qmp-sock\./);
+    expect(run.out()).toMatch(new RegExp(`^Connected to QEMU ${qemuVersion().replaceAll('.', '\\.')} .*at .*qmp-sock\\.`));
     expect(run.out()).toContain("'14'"); // run_ticks = 20
     expect(run.out()).toContain("'object'"); // inj cannot be overwritten by accident
     expect(alive(qemu.pid)).toBe(true);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError, GdbError, InvalidArgumentError } from '../../packages/core/src/errors.js';
 import { GdbClient } from '../../packages/core/src/gdb/gdb-client.js';
+import { qemuVersion } from '../support/qemus.js';
 import { killAllSideChannels, type SideChannelQemu, spawnSideChannels } from '../support/spawn-side-channels.js';
 
 // mps2-an385 (Cortex-M3): code RAM at 0, SRAM at 0x20000000.
@@ -47,10 +48,11 @@ async function counter(): Promise<number> {
   return (await gdb.readMemory(COUNTER, 4)).readUInt32LE();
 }
 
-describe('GdbClient against qemu-system-arm 7.2', () => {
+describe(`GdbClient against qemu-system-arm ${qemuVersion()}`, () => {
   it('maps register names from the target description', () => {
     const names = gdb.registers.map((r) => `${r.name}=${r.regnum}/${r.bitsize}`);
-    expect(names).toEqual([...Array.from({ length: 13 }, (_, i) => `r${i}=${i}/32`), 'sp=13/32', 'lr=14/32', 'pc=15/32', 'xpsr=25/32']);
+    // the M-profile core feature first; later QEMUs add a system-registers feature (msp, psp, ...)
+    expect(names.slice(0, 17)).toEqual([...Array.from({ length: 13 }, (_, i) => `r${i}=${i}/32`), 'sp=13/32', 'lr=14/32', 'pc=15/32', 'xpsr=25/32']);
   });
 
   it('reads and writes registers by the names the target description gives them', async () => {
@@ -62,7 +64,8 @@ describe('GdbClient against qemu-system-arm 7.2', () => {
     // Architecture aliases (r13, cpsr) are not the client's: it names registers as the stub does.
     await expect(gdb.readRegister('r13')).rejects.toThrow(InvalidArgumentError);
     const all = await gdb.readRegisters();
-    expect(Object.keys(all)).toHaveLength(17);
+    // the M-profile core set; later QEMUs describe more (the banked stack pointers, from 8.1 on)
+    expect(Object.keys(all)).toEqual(expect.arrayContaining(['r0', 'r12', 'sp', 'lr', 'pc', 'xpsr']));
     expect(all).toMatchObject({ r0: 0xdeadbeef, r12: 0x12345678, sp: 0x2000_0800 });
     await expect(gdb.writeRegister('r0', 2 ** 32)).rejects.toThrow(InvalidArgumentError);
     await expect(gdb.readRegister('d0')).rejects.toThrow(InvalidArgumentError);
@@ -77,7 +80,7 @@ describe('GdbClient against qemu-system-arm 7.2', () => {
   });
 
   it('turns Exx into GdbError and passes empty (unsupported) replies through', async () => {
-    await expect(gdb.request('p1a')).rejects.toThrow(GdbError);
+    await expect(gdb.request('p400')).rejects.toThrow(GdbError); // no register 1024 on any target
     expect(await gdb.request('vMustReplyEmpty')).toBe('');
     await expect(gdb.request('c')).rejects.toThrow(InvalidArgumentError);
   });
