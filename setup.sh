@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine for qemu-fault, then runs the example fault tests.
 # Idempotent: installs only what is missing and rebuilds only what changed.
-#   ./setup.sh            set up, build, run the examples
-#   ./setup.sh --no-run   set up and build only
+#   ./setup.sh               set up, build, install the QEMU test matrix, run the examples
+#   ./setup.sh --no-run      ... without running the examples
+#   ./setup.sh --no-matrix   ... without the extra QEMU versions (the tests then use the system's only)
 set -euo pipefail
 cd "$(dirname "$0")"
+
+RUN=1
+MATRIX=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-run) RUN=0 ;;
+    --no-matrix) MATRIX=0 ;;
+    *) echo "usage: ./setup.sh [--no-run] [--no-matrix]" >&2; exit 2 ;;
+  esac
+done
 
 PNPM_VERSION=12.4.2
 DEBIAN_PACKAGES=(qemu-system-arm qemu-utils gcc-arm-none-eabi libnewlib-arm-none-eabi make gcc libc6-dev util-linux chromium)
@@ -34,7 +45,12 @@ say "Building the packages, the TCG plugin and the example firmware"
 pnpm run build
 pnpm run firmware
 
-if [ "${1:-}" != "--no-run" ]; then
+if [ "$MATRIX" = 1 ]; then
+  say "Installing the QEMU test matrix from Debian's packages (bookworm-backports, sid)"
+  scripts/install-qemus.sh
+fi
+
+if [ "$RUN" = 1 ]; then
   say "Running the example fault tests"
   pnpm run examples
 fi

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# (Newer Debian packages ship RISC-V as qemu-system-riscv; 7.2 had it in qemu-system-misc.)
 # Installs the QEMU versions of the test matrix beside the system's own, from Debian's packages
 # only, into a private cache dir; the system's apt state is never touched.
 #   scripts/install-qemus.sh          install (idempotent) and list what is installed
@@ -9,6 +8,7 @@
 #   as they are.
 # - sid: QEMU 11.1.x, linked against a newer libc than Debian 12's; it is unpacked with the library
 #   packages it needs into a sysroot and started through that sysroot's dynamic loader.
+# Newer Debian packages ship RISC-V as qemu-system-riscv (7.2 had it in qemu-system-misc).
 # Each install gets bin/qemu-system-* launchers (exec, so the pid is QEMU's) and a VERSION file.
 # The suites move on: whatever version they hold now is what gets installed and printed.
 set -euo pipefail
