@@ -67,7 +67,8 @@ async function main(): Promise<void> {
   const steps = Number(option(args, 'steps', '2000'));
   const mode = option(args, 'mode', 'insn');
   const trace = await truth(q, steps);
-  const pluginArgs = args.get('internals') ? { internals: args.get('internals')! } : {};
+  const internals = args.get('internals');
+  const pluginArgs: Record<string, string> = internals ? { internals } : {};
   const diffs: string[] = [];
   const check = async (ch: PluginChannel, k: number): Promise<void> => {
     const want = trace[k]!;
