@@ -26,7 +26,9 @@ export class PatchedTimeNotifier extends FreezeServer {
     options: FreezeServerOptions,
   ) {
     super(options);
-    qmp.events.on('RESUME', () => void (this.started = true));
+    qmp.events.on('RESUME', () => {
+      this.started = true;
+    });
     qmp.events.on('TIME_NOTIFICATION', (event) => {
       this.serving = this.serving.then(() => this.onNotification(event));
     });

@@ -76,8 +76,17 @@ export function whilePaused(registers: Registers, paused: () => boolean): Regist
     if (!paused()) throw new InvalidArgumentError('registers can be read only while the guest is paused or frozen in a trigger callback');
   };
   return {
-    get: async (name) => (check(), registers.get(name)),
-    set: async (name, value) => (check(), registers.set(name, value)),
-    all: async () => (check(), registers.all()),
+    get: async (name) => {
+      check();
+      return registers.get(name);
+    },
+    set: async (name, value) => {
+      check();
+      return registers.set(name, value);
+    },
+    all: async () => {
+      check();
+      return registers.all();
+    },
   };
 }
