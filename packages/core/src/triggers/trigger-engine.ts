@@ -208,7 +208,7 @@ export class TriggerEngine extends FreezeServer {
     const what = access
       ? `, ${access.kind} of ${access.size} bytes at 0x${access.address.toString(16)} by pc 0x${access.pc.toString(16)}`
       : '';
-    const context: TriggerContext = {
+    const context: Omit<TriggerContext, 'hold'> = {
       kind,
       timeNs,
       instructions: hit.count,
