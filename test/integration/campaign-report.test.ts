@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core';
+import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core/campaign';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { campaignCommand } from '../../packages/core/src/cli/campaign.js';

@@ -1,5 +1,7 @@
 /**
- * `@qemu-fault/core`: fault injection for firmware running in stock QEMU.
+ * `@qemu-fault/core`: fault injection for firmware running in stock QEMU — the framework.
+ * Fault campaigns are at `@qemu-fault/core/campaign`, the raw protocol clients at
+ * `@qemu-fault/core/protocols`.
  *
  * Layers, bottom up: `transport/` (sockets, framing), the protocol clients (`qmp/`, `qtest/`,
  * `gdb/`, `plugin/`), `launch/` (the QEMU process: arguments, private dir, reaper), `channels/`
@@ -8,7 +10,6 @@
  * `campaign/` and `cli/`.
  */
 
-export * from './campaign/index.js';
 export type { Scenario, ScenarioContext } from './cli/scenario.js';
 export { type ElfImage, type ElfSymbol, parseElf, readElf } from './elf/elf-file.js';
 export * from './errors.js';
@@ -28,13 +29,9 @@ export {
 } from './framework/options.js';
 export type { RunOptions, RunResult, RunStopReason } from './framework/run-guest.js';
 export type { AccessSize, Address, Endianness, ValueOf, WritableValue } from './framework/values.js';
-export { GdbClient } from './gdb/gdb-client.js';
 export type { ExitInfo, QemuProcess } from './launch/qemu-process.js';
 export { DEFAULT_CLOSE_GRACE_MS, DEFAULT_READY_TIMEOUT_MS, type LaunchOptions, launch } from './launched/launch.js';
 export { type LaunchedChannels, LaunchedQemu } from './launched/launched-qemu.js';
-export { type BuiltPlugin, buildPlugin } from './plugin/build-plugin.js';
-export { QmpClient } from './qmp/qmp-client.js';
-export { QtestClient } from './qtest/qtest-client.js';
 export { SerialCapture, type WaitForOptions } from './serial/serial-capture.js';
 export { formatAddress, parseAddress, type SocketAddress } from './transport/address.js';
 export { type HoldReason, TriggerCallbackError, type WatchKind } from './triggers/freeze-server.js';
