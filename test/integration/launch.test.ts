@@ -7,6 +7,7 @@ import {
   ConnectionError,
   ElfFormatError,
   FaultInjectionFramework,
+  InvalidArgumentError,
   LaunchError,
   launch,
   ReadyTimeoutError,
@@ -91,6 +92,8 @@ describe('launch', () => {
     withQemu({ channels: { hmp: true } }, async (qemu) => {
       expect(qemu.addresses.hmp).toMatchObject({ kind: 'unix', path: expect.stringContaining(qemu.addresses.dir) });
       expect(await qemu.hmp('info status')).toMatch(/^VM status: paused/);
+      // Two commands in one line would leave the monitor's answers one behind.
+      await expect(qemu.hmp('info status\ninfo status')).rejects.toBeInstanceOf(InvalidArgumentError);
       await qemu.cont();
       expect(await qemu.hmp('info status')).toMatch(/^VM status: running/);
       await qemu.stop();

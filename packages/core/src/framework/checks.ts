@@ -27,6 +27,12 @@ export function checkVerbose(level: unknown): asserts level is VerboseLevel {
   if (level !== 0 && level !== 1 && level !== 2) throw new InvalidArgumentError(`verbose must be 0, 1 or 2, got ${describeValue(level)}`);
 }
 
+/** One HMP command line: a line break would make the monitor's next answer another command's. */
+export function checkCommandLine(line: unknown): asserts line is string {
+  checkName(line, 'HMP command line');
+  if (/[\r\n]/.test(line)) throw new InvalidArgumentError(`an HMP command line must not contain a line break, got ${describeValue(line)}`);
+}
+
 export function checkSymbolName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new InvalidArgumentError(`a symbol name must be a string, got ${describeValue(name)}`);
 }

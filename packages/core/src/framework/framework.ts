@@ -6,7 +6,7 @@ import type { SocketAddress } from '../transport/address.js';
 import type { Registers } from '../triggers/registers.js';
 import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
 import { attach } from './attach.js';
-import { checkName, checkSymbolName, checkVerbose } from './checks.js';
+import { checkCommandLine, checkName, checkSymbolName, checkVerbose } from './checks.js';
 import { type CpuRef, Cpus } from './cpus.js';
 import { driveGpio } from './gpio.js';
 import { GuestMemory } from './guest-memory.js';
@@ -309,7 +309,7 @@ export class FaultInjectionFramework {
    */
   hmp(commandLine: string): Promise<string> {
     return this.talk(async () => {
-      checkName(commandLine, 'HMP command line');
+      checkCommandLine(commandLine);
       return this.control.hmp(commandLine);
     });
   }

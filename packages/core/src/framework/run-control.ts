@@ -69,12 +69,10 @@ export class RunControl {
     const engine = this.ch.engine;
     if (!engine?.frozen) return this.stop();
     this.watch ??= new MainThreadWatch(this.ch.process?.pid);
-    await stopHeldGuest({
-      watch: this.watch,
-      sendStop: () => this.command('stop'),
-      release: () => engine.release(),
-      exited: this.ch.process?.exited,
-    });
+    const watch = this.watch;
+    await engine.endFrozenStopped((release) =>
+      stopHeldGuest({ watch, sendStop: () => this.command('stop'), release, exited: this.ch.process?.exited }),
+    );
     this.running = false;
   }
 

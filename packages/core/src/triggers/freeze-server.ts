@@ -64,6 +64,12 @@ export abstract class FreezeServer {
   abstract registers(stopped: () => boolean): Registers;
   /** Lets a frozen guest go on. */
   abstract release(): Promise<void>;
+  /**
+   * Ends a freeze with the VM stopped, as snapshots need it. A vCPU our plugin holds must leave
+   * the freeze to stop: `handOver` sends the stop and calls `release` at the right moment. A
+   * patched QEMU's freeze already is a stopped VM.
+   */
+  abstract endFrozenStopped(handOver: (release: () => Promise<void>) => Promise<void>): Promise<void>;
 
   /** The first callback failure, if any, and forgets it. */
   takeFailure(): Error | undefined {

@@ -93,6 +93,11 @@ export class PatchedTimeNotifier extends FreezeServer {
     await this.qmp.execute('cont');
   }
 
+  /** The patch paused the VM for the notification: it stays paused, the freeze is over. */
+  async endFrozenStopped(): Promise<void> {
+    this.frozenAtNs = undefined;
+  }
+
   private async onNotification(event: QmpEvent): Promise<void> {
     const id = Number(event.data['event_id']);
     const timeNs = Number(event.data['time_ns']);

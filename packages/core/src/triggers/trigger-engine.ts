@@ -121,6 +121,10 @@ export class TriggerEngine extends FreezeServer {
     await this.plugin.resume();
   }
 
+  endFrozenStopped(handOver: (release: () => Promise<void>) => Promise<void>): Promise<void> {
+    return handOver(() => this.release());
+  }
+
   /** Register access for the current freeze, or for a VM stopped by QMP (`stopped`). */
   registers(stopped: () => boolean): Registers {
     const where = () => {
