@@ -11,7 +11,7 @@ export interface UntilListening {
 /**
  * Connects to `what` within `deadline`, giving `connect` the time left. With `untilListening`, a
  * refused or missing socket is tried again every millisecond. A connection that fails because the
- * deadline passed fails with the limit's {@link ReadyTimeoutError}, which names the option to raise.
+ * deadline passed fails with the limit's `ReadyTimeoutError`, which names the option to raise.
  */
 export async function connectWithin<T>(
   what: string,

@@ -29,7 +29,7 @@ export interface FrameworkChannels {
   qtest?: QtestClient | undefined;
   gdb?: GdbClient | undefined;
   serial?: SerialCapture | undefined;
-  /** A human monitor on its own socket: run control (`cont`, `stop`) and {@link FaultInjectionFramework.hmp} go through it. */
+  /** A human monitor on its own socket: run control (`cont`, `stop`) and `hmp()` go through it. */
   hmp?: HumanMonitor | undefined;
   /** The kernel image, for `symbol()` and the target's byte order. */
   elf?: ElfImage | undefined;

@@ -14,7 +14,7 @@ export interface QemuExitExplainer {
 }
 
 /**
- * For a QEMU this process started: a lost connection becomes a {@link QemuExitedError} once QEMU
+ * For a QEMU this process started: a lost connection becomes a `QemuExitedError` once QEMU
  * has exited, saying how it ended ("QEMU was killed by SIGKILL", "QEMU exited with code 0 after a
  * QMP SHUTDOWN (guest-reset)") with its stderr tail; "connection ended (ECONNRESET)" only says
  * where it was noticed.
