@@ -2,8 +2,15 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { qemusUnderTest } from './test/support/qemus.js';
 
-const core = fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url));
+const core = (entry: string) => fileURLToPath(new URL(`./packages/core/src/${entry}`, import.meta.url));
 const firmwareSetup = 'test/support/global-setup.ts';
+
+/** `@qemu-fault/core` and its subpaths (package.json `exports`), each to its entry in the source. */
+const coreEntries = [
+  { find: /^@qemu-fault\/core$/, replacement: core('index.ts') },
+  { find: /^@qemu-fault\/core\/campaign$/, replacement: core('campaign/index.ts') },
+  { find: /^@qemu-fault\/core\/protocols$/, replacement: core('protocols.ts') },
+];
 
 /**
  * The QEMU-facing suites run once per QEMU version found (test/support/qemus.ts): the system's
@@ -46,7 +53,7 @@ function qemuProjects(): TestProjectInlineConfiguration[] {
 
 // The project's own tests import the packages from source; examples/ uses the built packages as users do.
 export default defineConfig({
-  resolve: { alias: { '@qemu-fault/core': core } },
+  resolve: { alias: coreEntries },
   test: {
     projects: [{ extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } }, ...qemuProjects()],
   },

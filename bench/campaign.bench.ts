@@ -14,7 +14,7 @@ import {
   faultSpace,
   runCampaign,
   symbol,
-} from '@qemu-fault/core';
+} from '@qemu-fault/core/campaign';
 import { firmware } from '../test/support/firmware.js';
 
 /** Words of the example firmware's RAM: guarded, checksummed, unguarded, counters, unused. */
@@ -46,7 +46,9 @@ async function measure(
     reuse,
     workers,
     ...(only ? { only } : {}),
-    onProgress: (p) => void (last = p),
+    onProgress: (p) => {
+      last = p;
+    },
   });
   const wallMs = performance.now() - start;
   if (!result.complete || !last) throw new Error(`the ${reuse} campaign did not complete`);

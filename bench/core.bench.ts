@@ -5,7 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GdbClient, launch, QmpClient, QtestClient } from '@qemu-fault/core';
+import { launch } from '@qemu-fault/core';
+import { GdbClient, QmpClient, QtestClient } from '@qemu-fault/core/protocols';
 import { firmware } from '../test/support/firmware.js';
 import { interleave, median, perCallMicros, report } from './measure.js';
 import { bareCycle, RawGdb, RawQmp, RawQtest } from './raw-clients.js';

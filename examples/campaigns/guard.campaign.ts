@@ -5,7 +5,7 @@
 //
 //   pnpm exec qemu-fault campaign examples/campaigns/guard.campaign.ts
 //   pnpm vitest run --project examples examples/tests/campaign.fault.test.ts
-import { atTime, bitFlip, defineCampaign, faultSpace, symbol } from '@qemu-fault/core';
+import { atTime, bitFlip, defineCampaign, faultSpace, symbol } from '@qemu-fault/core/campaign';
 
 export default defineCampaign({
   name: 'guard',

@@ -2,7 +2,7 @@
 // each run from a snapshot and compared with the golden run. The assertion fails with a table of
 // outcomes and the worst faults by name. The reports land in examples/reports/campaign-guard/.
 import { fileURLToPath } from 'node:url';
-import { runCampaign, writeCampaignReport } from '@qemu-fault/core';
+import { runCampaign, writeCampaignReport } from '@qemu-fault/core/campaign';
 import { expect, test } from '@qemu-fault/vitest';
 import guard from '../campaigns/guard.campaign.js';
 

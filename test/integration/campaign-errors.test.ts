@@ -15,7 +15,7 @@ import {
   runCampaign,
   SnapshotError,
   symbol,
-} from '@qemu-fault/core';
+} from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';
 import { firmware } from '../support/firmware.js';

@@ -3,10 +3,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core';
+import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core/campaign';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { runCampaignCommand } from '../../packages/core/src/campaign/cli.js';
+import { campaignCommand } from '../../packages/core/src/cli/campaign.js';
 import { expectNothingLeft } from '../support/campaigns.js';
 import { firmware } from '../support/firmware.js';
 import { scratchDir } from '../support/scratch.js';
@@ -50,13 +50,13 @@ function allOutcomesConfig(marker: string): object {
 describe('qemu-fault campaign', () => {
   it('prints its help, and refuses a missing config and bad options', async () => {
     const help = capture();
-    expect(await runCampaignCommand(['--help'], help.out)).toBe(0);
+    expect(await campaignCommand(['--help'], help.out)).toBe(0);
     expect(help.printed.join('\n')).toMatch(/Usage: qemu-fault campaign <config>/);
     const missing = capture();
-    expect(await runCampaignCommand(['/nonexistent/c.json'], missing.out)).toBe(2);
+    expect(await campaignCommand(['/nonexistent/c.json'], missing.out)).toBe(2);
     expect(missing.errors.join('\n')).toMatch(/campaign config not found/);
     const bad = capture();
-    expect(await runCampaignCommand(['x.json', '--fail-on', 'bad'], bad.out)).toBe(2);
+    expect(await campaignCommand(['x.json', '--fail-on', 'bad'], bad.out)).toBe(2);
     expect(bad.errors.join('\n')).toMatch(/--fail-on takes outcomes from/);
   });
 
@@ -70,7 +70,7 @@ describe('qemu-fault campaign', () => {
     const outDir = join(dir, 'out');
     const run = capture();
     // --fail-on silent: the unguarded variable is silent, so the command fails (after reporting).
-    expect(await runCampaignCommand([config, '--out', outDir, '--workers', '2', '--quiet', '--fail-on', 'silent'], run.out)).toBe(1);
+    expect(await campaignCommand([config, '--out', outDir, '--workers', '2', '--quiet', '--fail-on', 'silent'], run.out)).toBe(1);
     expect(run.errors.join('\n')).toMatch(/1 faults are silent \(--fail-on\)/);
     expect(run.printed.join('\n')).toMatch(/campaign 'all-outcomes': 5\/5 faults run/);
     expect(existsSync(join(outDir, 'results.jsonl'))).toBe(true);

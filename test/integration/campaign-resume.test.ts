@@ -10,7 +10,7 @@ import {
   readResultsFile,
   runCampaign,
   symbol,
-} from '@qemu-fault/core';
+} from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';
 import { scratchDir } from '../support/scratch.js';

@@ -17,7 +17,7 @@ import {
   skip,
   stuckAt,
   symbol,
-} from '@qemu-fault/core';
+} from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { QemuSession } from '../../packages/core/src/campaign/qemu-session.js';
 import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';

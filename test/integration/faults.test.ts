@@ -41,6 +41,16 @@ describe('QEMU dies under us', () => {
       await expect(qemu.run()).rejects.toBeInstanceOf(QemuExitedError);
     }));
 
+  it('registers say QEMU is gone, as every other call does', () =>
+    withQemu({}, async (qemu) => {
+      expect(await qemu.registers.get('pc')).toBeGreaterThan(0);
+      process.kill(qemu.process.pid!, 'SIGKILL');
+      await qemu.process.exited;
+      await expect(qemu.registers.get('pc')).rejects.toBeInstanceOf(QemuExitedError);
+      await expect(qemu.registers.set('r0', 1)).rejects.toThrow(/^QEMU was killed by SIGKILL; /);
+      await expect(qemu.registers.all()).rejects.toBeInstanceOf(QemuExitedError);
+    }));
+
   it('crashes (SIGSEGV) while a run is in progress: run() reports the signal', () =>
     withQemu({}, async (qemu) => {
       await runForever(qemu);

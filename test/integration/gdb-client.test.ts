@@ -52,7 +52,13 @@ describe(`GdbClient against qemu-system-arm ${qemuVersion()}`, () => {
   it('maps register names from the target description', () => {
     const names = gdb.registers.map((r) => `${r.name}=${r.regnum}/${r.bitsize}`);
     // the M-profile core feature first; later QEMUs add a system-registers feature (msp, psp, ...)
-    expect(names.slice(0, 17)).toEqual([...Array.from({ length: 13 }, (_, i) => `r${i}=${i}/32`), 'sp=13/32', 'lr=14/32', 'pc=15/32', 'xpsr=25/32']);
+    expect(names.slice(0, 17)).toEqual([
+      ...Array.from({ length: 13 }, (_, i) => `r${i}=${i}/32`),
+      'sp=13/32',
+      'lr=14/32',
+      'pc=15/32',
+      'xpsr=25/32',
+    ]);
   });
 
   it('reads and writes registers by the names the target description gives them', async () => {

@@ -2,7 +2,16 @@ import { spawn } from 'node:child_process';
 import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChannelUnavailableError, ConnectionError, ElfFormatError, FaultInjectionFramework, LaunchError, launch } from '@qemu-fault/core';
+import {
+  ChannelUnavailableError,
+  ConnectionError,
+  ElfFormatError,
+  FaultInjectionFramework,
+  InvalidArgumentError,
+  LaunchError,
+  launch,
+  ReadyTimeoutError,
+} from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
 import { firmware } from '../support/firmware.js';
 import { qemuBinary } from '../support/qemus.js';
@@ -70,6 +79,27 @@ describe('launch', () => {
     expect(machine).toBeInstanceOf(LaunchError);
     expect((machine as LaunchError).stderrTail).toMatch(/unsupported machine type|no-such-board/i);
   });
+
+  it('fails on its one start-up limit, readyTimeoutMs, naming it and how to raise it', async () => {
+    const err = await launch({ machine: 'mps2-an385', kernel: firmware(), readyTimeoutMs: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReadyTimeoutError);
+    expect(err).toMatchObject({ code: 'READY_TIMEOUT', option: 'readyTimeoutMs', timeoutMs: 1 });
+    expect((err as Error).message).toMatch(
+      /was not ready within readyTimeoutMs \(1 ms\).*raise it: pass a larger readyTimeoutMs to launch\(\)/,
+    );
+  });
+
+  it('opens a human monitor on request, which run control and hmp() use', () =>
+    withQemu({ channels: { hmp: true } }, async (qemu) => {
+      expect(qemu.addresses.hmp).toMatchObject({ kind: 'unix', path: expect.stringContaining(qemu.addresses.dir) });
+      expect(await qemu.hmp('info status')).toMatch(/^VM status: paused/);
+      // Two commands in one line would leave the monitor's answers one behind.
+      await expect(qemu.hmp('info status\ninfo status')).rejects.toBeInstanceOf(InvalidArgumentError);
+      await qemu.cont();
+      expect(await qemu.hmp('info status')).toMatch(/^VM status: running/);
+      await qemu.stop();
+      expect(await qemu.status()).toEqual({ running: false, status: 'paused' });
+    }));
 
   it('rejects a kernel that is not an ELF file', async () => {
     await expect(launch({ machine: 'mps2-an385', kernel: '/nonexistent/fw.elf' })).rejects.toBeInstanceOf(ElfFormatError);

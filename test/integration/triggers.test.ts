@@ -108,3 +108,36 @@ describe('registers', () => {
       await expect(qemu.registers.get('pc')).rejects.toThrow(/only while the guest is paused/);
     }));
 });
+
+describe('holding the guest at a freeze', () => {
+  it('a callback ends the run where it froze; stopHeld() then makes it a stopped VM that runs on', () =>
+    withQemu({}, async (qemu) => {
+      const sensorRead = qemu.symbol('sensor_read');
+      let heldAtNs = 0;
+      await qemu.at(sensorRead, (ctx) => {
+        heldAtNs = ctx.timeNs;
+        ctx.hold();
+      });
+      expect(await qemu.run({ timeoutMs: 10_000 })).toEqual({ reason: 'held', timeNs: heldAtNs });
+      expect(await qemu.status()).toEqual({ running: false, status: 'frozen' });
+      // Held, not resumed: the guest is where the callback saw it, and can be read there.
+      expect(await qemu.registers.get('pc')).toBe(sensorRead);
+      await qemu.stopHeld();
+      expect(await qemu.status()).toEqual({ running: false, status: 'paused' });
+      // The rest of the block ran, and no further than that.
+      expect(await qemu.now()).toBeGreaterThanOrEqual(heldAtNs);
+      expect(await qemu.now()).toBeLessThan(heldAtNs + 1_000_000);
+      expect(await qemu.run({ timeoutMs: 10_000 })).toMatchObject({ reason: 'exit', exitCode: 0 });
+    }));
+
+  it('only the run in progress ends: the next one serves triggers as usual', () =>
+    withQemu({}, async (qemu) => {
+      await qemu.notify(2_000_000, (ctx) => ctx.hold());
+      let later = 0;
+      await qemu.notify(4_000_000, () => void later++);
+      expect((await qemu.run({ timeoutMs: 10_000 })).reason).toBe('held');
+      expect(later).toBe(0);
+      expect(await qemu.run({ forNs: 3_000_000, timeoutMs: 10_000 })).toMatchObject({ reason: 'time' });
+      expect(later).toBe(1);
+    }));
+});

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import type { CampaignDefinition } from '@qemu-fault/core';
+import type { CampaignDefinition } from '@qemu-fault/core/campaign';
 import { expect } from 'vitest';
 import { firmware } from './firmware.js';
 import { eventually, processesWith } from './processes.js';

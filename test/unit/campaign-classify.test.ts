@@ -6,7 +6,7 @@ import {
   type FaultRecord,
   formatProgress,
   type Outcome,
-} from '@qemu-fault/core';
+} from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { thumbInstructionLength } from '../../packages/core/src/campaign/elf-code.js';
 import { checkInMemory, parseFlatMemoryMap } from '../../packages/core/src/campaign/memory-map.js';

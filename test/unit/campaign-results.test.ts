@@ -7,7 +7,7 @@ import {
   mergeCampaignResults,
   ResultsFileError,
   readResultsFile,
-} from '@qemu-fault/core';
+} from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { parseResults, ResultsWriter } from '../../packages/core/src/campaign/results-file.js';
 import { scratchDir } from '../support/scratch.js';

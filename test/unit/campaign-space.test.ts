@@ -1,3 +1,4 @@
+import { InvalidArgumentError, UnknownSymbolError } from '@qemu-fault/core';
 import {
   atPc,
   atTime,
@@ -6,7 +7,6 @@ import {
   enumerateFaults,
   everyNs,
   faultSpace,
-  InvalidArgumentError,
   instruction,
   memory,
   onAccess,
@@ -18,8 +18,7 @@ import {
   skip,
   stuckAt,
   symbol,
-  UnknownSymbolError,
-} from '@qemu-fault/core';
+} from '@qemu-fault/core/campaign';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

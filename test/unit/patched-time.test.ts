@@ -76,4 +76,22 @@ describe("time notifications through a patched QEMU's time-notify", () => {
     expect((await fw.status()).status).toBe('frozen');
     expect(peer.received.filter((c) => c.execute === 'cont')).toHaveLength(1);
   });
+
+  it('a callback that holds the run leaves the VM paused there; stopHeld() keeps it so, without a cont', async () => {
+    const { fw, peer } = await patchedQemu();
+    const arming = fw.notify(3_000_000, (ctx) => ctx.hold());
+    await peer.reply(await peer.nextCommand('time-notify'));
+    await arming;
+    const running = fw.run({ timeoutMs: 5000 });
+    await peer.reply(await peer.nextCommand('cont'));
+    await peer.event('RESUME');
+    await expire(peer, 1, 3_000_000);
+    await expect(running).resolves.toEqual({ reason: 'held', timeNs: 3_000_000 });
+    expect((await fw.status()).status).toBe('frozen');
+    await fw.stopHeld();
+    const status = fw.status();
+    await peer.reply(await peer.nextCommand('query-status'), { running: false, status: 'paused' });
+    expect(await status).toEqual({ running: false, status: 'paused' });
+    expect(peer.received.filter((c) => c.execute === 'cont' || c.execute === 'stop')).toHaveLength(1);
+  });
 });

@@ -14,7 +14,9 @@ export type QemuFaultErrorCode =
   | 'QMP_ERROR'
   | 'QTEST_FAILED'
   | 'GDB_ERROR'
+  | 'HMP_ERROR'
   | 'LAUNCH_FAILED'
+  | 'READY_TIMEOUT'
   | 'QEMU_EXITED'
   | 'CHANNEL_UNAVAILABLE'
   | 'UNSUPPORTED'
@@ -26,6 +28,11 @@ export type QemuFaultErrorCode =
   | 'SNAPSHOT_FAILED'
   | 'RESULTS_FILE'
   | 'CAMPAIGN_ASSERTION';
+
+/** A message followed by what QEMU last wrote to stderr, when it wrote anything. */
+function withStderrTail(message: string, stderrTail: string): string {
+  return stderrTail ? `${message}\n--- QEMU stderr (tail) ---\n${stderrTail}` : message;
+}
 
 /** Base class of every error thrown by `@qemu-fault/core`. */
 export class QemuFaultError extends Error {
@@ -130,6 +137,18 @@ export class GdbError extends QemuFaultError {
   }
 }
 
+/** The human monitor (HMP) printed an error for a command whose success is silent (`cont`, `stop`). */
+export class HmpError extends QemuFaultError {
+  readonly command: string;
+  readonly output: string;
+
+  constructor(command: string, output: string) {
+    super('HMP_ERROR', `HMP command '${command}' failed: ${output}`);
+    this.command = command;
+    this.output = output;
+  }
+}
+
 /** QEMU could not be started, or exited before it was ready. */
 export class LaunchError extends QemuFaultError {
   /** The last lines QEMU wrote to stderr. */
@@ -137,9 +156,39 @@ export class LaunchError extends QemuFaultError {
   readonly exitCode: number | undefined;
 
   constructor(message: string, stderrTail: string, exitCode?: number, options?: { cause?: unknown }) {
-    super('LAUNCH_FAILED', stderrTail ? `${message}\n--- QEMU stderr (tail) ---\n${stderrTail}` : message, options);
+    super('LAUNCH_FAILED', withStderrTail(message, stderrTail), options);
     this.stderrTail = stderrTail;
     this.exitCode = exitCode;
+  }
+}
+
+/** How a start-up limit is named and raised, for {@link ReadyTimeoutError}'s message. */
+export interface StartUpLimitName {
+  /** The option that sets it, e.g. `readyTimeoutMs`. */
+  option: string;
+  /** Where to raise it, e.g. `launch({ readyTimeoutMs })`. */
+  raise: string;
+}
+
+/**
+ * QEMU, or one of its channels, was not ready within the start-up limit. Names the limit and how
+ * to raise it: on a loaded machine QEMU may need more time than the default.
+ */
+export class ReadyTimeoutError extends QemuFaultError {
+  /** The option whose limit ran out. */
+  readonly option: string;
+  readonly timeoutMs: number;
+  /** The last lines QEMU wrote to stderr (empty for a QEMU this process did not start). */
+  readonly stderrTail: string;
+
+  constructor(what: string, limit: StartUpLimitName & { timeoutMs: number }, details: { stderrTail?: string; cause?: unknown } = {}) {
+    const why = details.cause instanceof Error ? `: ${details.cause.message}` : '';
+    const tail = details.stderrTail ?? '';
+    const message = `${what} was not ready within ${limit.option} (${limit.timeoutMs} ms)${why}. On a busy machine, raise it: ${limit.raise}`;
+    super('READY_TIMEOUT', withStderrTail(message, tail), { cause: details.cause });
+    this.option = limit.option;
+    this.timeoutMs = limit.timeoutMs;
+    this.stderrTail = tail;
   }
 }
 
@@ -151,11 +200,7 @@ export class QemuExitedError extends QemuFaultError {
 
   constructor(message: string, details: { stderrTail?: string; exitCode?: number; signal?: string; cause?: unknown } = {}) {
     const tail = details.stderrTail ?? '';
-    super(
-      'QEMU_EXITED',
-      tail ? `${message}\n--- QEMU stderr (tail) ---\n${tail}` : message,
-      details.cause === undefined ? undefined : { cause: details.cause },
-    );
+    super('QEMU_EXITED', withStderrTail(message, tail), details.cause === undefined ? undefined : { cause: details.cause });
     this.stderrTail = tail;
     this.exitCode = details.exitCode;
     this.signal = details.signal;

@@ -45,7 +45,8 @@ export function qemuFault(options: QemuFaultConfig = {}): Plugin {
     config(config) {
       // Mutate instead of returning a partial config: Vite would concatenate a returned `include`
       // with the user's, and let returned timeouts override theirs.
-      const test = (config.test ??= {});
+      config.test ??= {};
+      const test = config.test;
       test.include ??= [...faultTestInclude];
       test.testTimeout ??= faultTestTimeoutMs;
       test.hookTimeout ??= faultTestTimeoutMs;

@@ -1,4 +1,4 @@
-import { type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
+import { InvalidArgumentError, type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
 import { test as base, inject, type RunnerTestCase } from 'vitest';
 import { mergeOptions, PROVIDE_KEY, type QemuOptions, resolvePaths } from './options.js';
 import { collectDiagnostics, failureFrame, formatDiagnostics, QemuFailureReport, recordDiagnostics } from './report.js';
@@ -129,7 +129,7 @@ function launchOptions(overrides: QemuOptions): LaunchOptions {
   const root = provided?.root ?? process.cwd();
   const options = mergeOptions(provided?.options ?? {}, resolvePaths(overrides, root));
   if (!options.machine) {
-    throw new Error(
+    throw new InvalidArgumentError(
       'No QEMU machine for the `qemu` fixture: pass `machine` to qemuFault() in vitest.config.ts, ' +
         "or override it with test.override({ qemuOptions: { machine: '...' } }).",
     );

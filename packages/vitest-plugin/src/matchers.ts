@@ -36,6 +36,7 @@ export interface QemuFaultMatchers<R = unknown> {
 declare module 'vitest' {
   // `Assertion` is what `expect(x)` returns; augmenting it (not `Matchers`) keeps these off the
   // asymmetric `expect.*` helpers, where an async serial wait makes no sense.
+  // biome-ignore lint/suspicious/noExplicitAny: an augmentation must declare the type parameter exactly as Vitest does.
   interface Assertion<T = any> extends QemuFaultMatchers<void> {}
 }
 

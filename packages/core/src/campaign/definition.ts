@@ -9,11 +9,14 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ElfImage, readElf } from '../elf/elf-file.js';
 import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
-import type { LaunchedQemu, LaunchOptions } from '../launch/launch.js';
+import type { LaunchOptions } from '../launched/launch.js';
+import type { LaunchedQemu } from '../launched/launched-qemu.js';
 import { semihostingSites } from './elf-code.js';
 import { enumerateFaults, type Fault, formatNs, type ResolvedMoment } from './enumerate.js';
+import type { ObservedRegion } from './evidence.js';
+import type { Trap } from './exit-traps.js';
 import { type Classifier, memorySignalName, type Signals } from './outcome.js';
-import type { ObservedRegion, ParamWrite, SessionConfig, Trap } from './qemu-session.js';
+import type { ParamWrite, SessionConfig } from './qemu-session.js';
 import type { FaultSpaceSpec } from './space.js';
 
 /** A memory region to observe: a symbol (its whole size), or an address and length. */

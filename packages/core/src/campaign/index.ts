@@ -1,8 +1,10 @@
 /**
- * Fault campaigns: a fault space (targets × fault models × moments), a golden run per moment, every
- * fault run from a snapshot and classified against it, results in JSON Lines and reports.
+ * `@qemu-fault/core/campaign`: fault campaigns. A fault space (targets × fault models × moments), a
+ * golden run per moment, every fault run from a snapshot and classified against it, results in
+ * JSON Lines and reports.
  */
 
+export { CampaignAssertionError, CampaignConfigError, ClassifierError, ResultsFileError, SnapshotError } from '../errors.js';
 export { loadCampaignDefinition } from './config-loader.js';
 export { type CampaignDefinition, defineCampaign, type ObserveSpec, type ResolvedCampaign, resolveCampaign } from './definition.js';
 export {

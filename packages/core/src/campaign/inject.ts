@@ -3,6 +3,7 @@
  * trip each way, and the same on Cortex-M as the CPU's view); registers and the PC need an exact
  * freeze, which time moments always give.
  */
+import { CampaignConfigError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { ArmRegisterName } from '../triggers/registers.js';
 import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
@@ -44,7 +45,7 @@ async function forceBit(host: InjectionHost, target: ResolvedTarget, ctx: Trigge
     if (next !== value) await ctx.registers.set(reg, next);
     return;
   }
-  throw new TypeError(`cannot change bits of target ${target.label}`);
+  throw new CampaignConfigError(`cannot change bits of target ${target.label}`);
 }
 
 /** Injects `fault` at the freeze `ctx`. */
@@ -56,7 +57,10 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
       const address = target.address + (action.bit >> 3);
       const key = `${fault.moment.key}@${address}`;
       let byte = host.seen.get(key);
-      if (byte === undefined) host.seen.set(key, (byte = (await host.qemu.readBytes(address, 1, PHYSICAL))[0]!));
+      if (byte === undefined) {
+        byte = (await host.qemu.readBytes(address, 1, PHYSICAL))[0]!;
+        host.seen.set(key, byte);
+      }
       return host.qemu.writeBytes(address, Uint8Array.of(byte ^ (1 << (action.bit & 7))), PHYSICAL);
     }
     case 'stuck-at': {
@@ -71,7 +75,7 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
     }
     case 'overwrite': {
       if (target.kind === 'register') return ctx.registers.set(target.register as ArmRegisterName, action.value);
-      if (target.kind !== 'memory') throw new TypeError(`cannot overwrite target ${target.label}`);
+      if (target.kind !== 'memory') throw new CampaignConfigError(`cannot overwrite target ${target.label}`);
       const bytes = Buffer.alloc(action.size);
       const big = host.qemu.elf?.endianness === 'big';
       if (big) bytes.writeUIntBE(action.value, 0, action.size);

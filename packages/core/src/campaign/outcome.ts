@@ -2,6 +2,7 @@
  * Outcomes, the evidence a run leaves, and the default classifier that compares a fault run's
  * evidence with the golden run's.
  */
+import { CampaignConfigError } from '../errors.js';
 import type { Fault } from './enumerate.js';
 
 /** What a fault did, from the firmware's point of view. */
@@ -175,7 +176,7 @@ export function defaultClassifier(options: ClassifierOptions = {}): (run: Eviden
   };
 }
 
-/** Normalises what a user classifier returned; throws on anything else. */
+/** Normalises what a user classifier returned; anything else is a {@link CampaignConfigError} (the definition's `classify` is wrong). */
 export function toVerdict(value: unknown): Verdict {
   if (typeof value === 'string' && (OUTCOMES as readonly string[]).includes(value))
     return { outcome: value as Outcome, reason: 'classifier' };
@@ -183,5 +184,7 @@ export function toVerdict(value: unknown): Verdict {
   if (v && typeof v === 'object' && typeof v.outcome === 'string' && (OUTCOMES as readonly string[]).includes(v.outcome)) {
     return { outcome: v.outcome, reason: typeof v.reason === 'string' ? v.reason : 'classifier' };
   }
-  throw new TypeError(`the classifier must return one of ${OUTCOMES.join(', ')} (or { outcome, reason }), got ${JSON.stringify(value)}`);
+  throw new CampaignConfigError(
+    `the classifier must return one of ${OUTCOMES.join(', ')} (or { outcome, reason }), got ${JSON.stringify(value)}`,
+  );
 }

@@ -14,7 +14,8 @@ import type { ResolvedCampaign } from './definition.js';
 import { describeMoment } from './definition.js';
 import { formatNs, type ResolvedMoment } from './enumerate.js';
 import { checkInMemory, parseFlatMemoryMap } from './memory-map.js';
-import { armMoment, QemuSession } from './qemu-session.js';
+import { armMoment } from './moments.js';
+import { QemuSession } from './qemu-session.js';
 
 /** What the golden boot found. */
 export interface Discovery {
@@ -72,7 +73,7 @@ export async function discover(campaign: ResolvedCampaign, moments: readonly Res
             await armMoment(q, m, undefined, async (ctx) => {
               found.momentNs.set(m.key, ctx.timeNs);
               // With a budget the exit does not matter: stop as soon as every moment is known.
-              if (def.budgetNs !== undefined && found.momentNs.size === moments.length) await host.hold(ctx.timeNs);
+              if (def.budgetNs !== undefined && found.momentNs.size === moments.length) host.hold(ctx, ctx.timeNs);
             }),
           );
           if (m.kind !== 'time') handles.push(await armMoment(q, m, 1, (ctx) => void found.firstHitNs.set(m.key, ctx.timeNs)));
@@ -135,7 +136,7 @@ export async function recordSnapshots(campaign: ResolvedCampaign, plans: MomentP
     let current = { tag: 'base', ns: 0 };
     let dirty = false;
     const time = campaign.session.launch.time;
-    const shift = (time && time.shift) || 0;
+    const shift = time === false ? 0 : (time?.shift ?? 0);
     const ordered = [...plans].sort((a, b) => deadline(a, discovery, shift) - deadline(b, discovery, shift));
     for (const [i, plan] of ordered.entries()) {
       const before = deadline(plan, discovery, shift);

@@ -17,7 +17,7 @@ export const OUTCOME_COLOURS: Record<Outcome, string> = {
   masked: '#2ca02c',
 };
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const CELL_W = 120;
 const CELL_H = 26;
@@ -33,11 +33,11 @@ function plot(result: CampaignResult): string {
   const parts: string[] = [];
   moments.forEach((m, j) => {
     const x = LEFT + j * CELL_W + CELL_W / 2;
-    parts.push(`<text class="axis" x="${x}" y="${TOP - 10}" transform="rotate(-30 ${x} ${TOP - 10})">${escape(m)}</text>`);
+    parts.push(`<text class="axis" x="${x}" y="${TOP - 10}" transform="rotate(-30 ${x} ${TOP - 10})">${escapeHtml(m)}</text>`);
   });
   targets.forEach((t, i) => {
     const y = TOP + i * CELL_H;
-    parts.push(`<text class="axis" x="${LEFT - 8}" y="${y + CELL_H / 2 + 4}" text-anchor="end">${escape(t)}</text>`);
+    parts.push(`<text class="axis" x="${LEFT - 8}" y="${y + CELL_H / 2 + 4}" text-anchor="end">${escapeHtml(t)}</text>`);
     moments.forEach((m, j) => {
       const counts = result.counts({ target: t, moment: m });
       const n = OUTCOMES.reduce((sum, o) => sum + counts[o], 0);
@@ -51,7 +51,7 @@ function plot(result: CampaignResult): string {
         if (!counts[o]) continue;
         const w = ((CELL_W - 4) * counts[o]) / n;
         parts.push(
-          `<rect class="cell" data-outcome="${o}" data-target="${escape(t)}" data-moment="${escape(m)}" data-count="${counts[o]}" x="${x.toFixed(2)}" y="${y + 2}" width="${w.toFixed(2)}" height="${CELL_H - 4}" fill="${OUTCOME_COLOURS[o]}"><title>${escape(t)} @ ${escape(m)}: ${counts[o]} ${o} of ${n}</title></rect>`,
+          `<rect class="cell" data-outcome="${o}" data-target="${escapeHtml(t)}" data-moment="${escapeHtml(m)}" data-count="${counts[o]}" x="${x.toFixed(2)}" y="${y + 2}" width="${w.toFixed(2)}" height="${CELL_H - 4}" fill="${OUTCOME_COLOURS[o]}"><title>${escapeHtml(t)} @ ${escapeHtml(m)}: ${counts[o]} ${o} of ${n}</title></rect>`,
         );
         x += w;
       }
@@ -71,7 +71,7 @@ function legend(result: CampaignResult): string {
 function table(result: CampaignResult): string {
   const rows = result.records.map((r) => {
     const time = r.timeNs ?? '';
-    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escape(r.target)}</td><td>${escape(r.action)}</td><td>${escape(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}"><span class="badge" style="background:${OUTCOME_COLOURS[r.outcome]}">${r.outcome}</span></td><td>${escape(r.reason)}</td><td>${time}</td></tr>`;
+    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escapeHtml(r.target)}</td><td>${escapeHtml(r.action)}</td><td>${escapeHtml(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}"><span class="badge" style="background:${OUTCOME_COLOURS[r.outcome]}">${r.outcome}</span></td><td>${escapeHtml(r.reason)}</td><td>${time}</td></tr>`;
   });
   const headers = [
     ['#', 'number'],
@@ -123,14 +123,14 @@ export function renderHtmlReport(result: CampaignResult): string {
   const golden = result.golden
     .map(
       (g) =>
-        `<li>${escape(g.moment)}: moment at ${g.momentNs} ns, window to ${g.endNs} ns, ended by ${escape(g.evidence.end)}${g.evidence.exitCode !== undefined ? ` (exit ${g.evidence.exitCode})` : ''}</li>`,
+        `<li>${escapeHtml(g.moment)}: moment at ${g.momentNs} ns, window to ${g.endNs} ns, ended by ${escapeHtml(g.evidence.end)}${g.evidence.exitCode !== undefined ? ` (exit ${g.evidence.exitCode})` : ''}</li>`,
     )
     .join('');
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Fault campaign ${escape(result.name)}</title><style>${STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>Fault campaign ${escapeHtml(result.name)}</title><style>${STYLE}</style></head>
 <body>
-<h1>Fault campaign <code>${escape(result.name)}</code></h1>
-<p class="meta">${result.records.length} of ${result.expected} faults${result.expected < result.total ? ` (of ${result.total} in the campaign)` : ''}${result.complete ? '' : ' — incomplete'} · fingerprint ${escape(result.fingerprint)}</p>
+<h1>Fault campaign <code>${escapeHtml(result.name)}</code></h1>
+<p class="meta">${result.records.length} of ${result.expected} faults${result.expected < result.total ? ` (of ${result.total} in the campaign)` : ''}${result.complete ? '' : ' — incomplete'} · fingerprint ${escapeHtml(result.fingerprint)}</p>
 <p id="legend">${legend(result)}</p>
 <h2>Outcome by target × moment</h2>
 ${plot(result)}

@@ -63,10 +63,20 @@ export interface RunCampaignOptions {
 
 const run = promisify(execFile);
 
+/** Workers beyond the CPUs by default (see {@link RunCampaignOptions.workers}). */
+const WORKERS_ABOVE_CPUS = 1;
+/** The most workers a campaign starts by default. */
+const MAX_DEFAULT_WORKERS = 8;
+/** How {@link defaultWorkers} is chosen, in words (for `--help`). */
+export const DEFAULT_WORKERS_RULE = `CPUs + ${WORKERS_ABOVE_CPUS}, at most ${MAX_DEFAULT_WORKERS}`;
+
 /** CPUs + 1, at most 8 (see {@link RunCampaignOptions.workers}). */
 export function defaultWorkers(): number {
-  return Math.min(8, availableParallelism() + 1);
+  return Math.min(MAX_DEFAULT_WORKERS, availableParallelism() + WORKERS_ABOVE_CPUS);
 }
+
+/** How fault runs start by default: from a snapshot per moment (see {@link RunCampaignOptions.reuse}). */
+export const DEFAULT_REUSE = 'snapshot';
 
 /** Creates an empty qcow2 image for snapshots (the vmstate lives outside its virtual size). */
 async function createImage(path: string): Promise<void> {
@@ -240,7 +250,7 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
   const workerCount = options.workers ?? defaultWorkers();
   if (!Number.isSafeInteger(workerCount) || workerCount < 1)
     throw new InvalidArgumentError(`workers must be a positive integer, got ${workerCount}`);
-  const reuse = options.reuse ?? 'snapshot';
+  const reuse = options.reuse ?? DEFAULT_REUSE;
   if (reuse !== 'snapshot' && reuse !== 'fresh')
     throw new InvalidArgumentError(`reuse must be 'snapshot' or 'fresh', got ${String(reuse)}`);
   const campaign = await resolveCampaign(definition, { baseDir: options.baseDir });

@@ -1,17 +1,32 @@
 import { basename } from 'node:path';
+import { connectWithin } from '../channels/connect-within.js';
+import { StartUpLimit } from '../channels/start-up-limit.js';
 import { readElf } from '../elf/elf-file.js';
-import { LaunchError } from '../errors.js';
-import { channelAddresses, untilListening } from '../launch/launch.js';
+import { channelAddresses } from '../launch/channel-addresses.js';
 import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
 import { buildQemuArgs, type ChannelAddresses } from '../launch/qemu-args.js';
 import { defaultQemuBinary } from '../launch/qemu-binary.js';
-import { QemuProcess, requireQemuBinary } from '../launch/qemu-process.js';
-import { formatAddress } from '../transport/address.js';
+import { exitedBeforeReady, QemuProcess, requireQemuBinary } from '../launch/qemu-process.js';
+import { DEFAULT_READY_TIMEOUT_MS } from '../launched/launch.js';
+import { formatAddress, type SocketAddress } from '../transport/address.js';
 import { connectSocket } from '../transport/connect.js';
-import { HELP_OPTION, parseCommand, positiveInteger } from './args.js';
+import { HELP_OPTION, type OptionSpec, optionsHelp, parseCommand, positiveInteger } from './args.js';
 import { connectFailureCode, ExitCode } from './exit-codes.js';
 import { describeError, type Output } from './output.js';
 import { watchSignals } from './signals.js';
+
+const OPTIONS = {
+  machine: { type: 'string', default: 'mps2-an385', value: 'M', help: 'QEMU machine' },
+  cpu: { type: 'string', value: 'MODEL', help: '-cpu' },
+  memory: { type: 'string', value: 'SIZE', help: '-m' },
+  qemu: { type: 'string', value: 'BINARY', help: 'QEMU binary', defaultHelp: "from the kernel's architecture" },
+  icount: { type: 'string', default: '0', value: 'N|off', help: '-icount shift=N,sleep=off, deterministic guest time' },
+  'on-reset': { type: 'string', default: 'reboot', value: 'R', help: 'reboot or exit: what a guest reset does' },
+  tcp: { type: 'boolean', default: false, help: 'listen on loopback TCP ports instead of unix sockets' },
+  json: { type: 'boolean', default: false, help: 'print the addresses as one JSON line instead of the text' },
+  'ready-timeout': { type: 'string', default: String(DEFAULT_READY_TIMEOUT_MS), value: 'MS', help: 'how long QEMU may take to listen' },
+  ...HELP_OPTION,
+} as const satisfies Record<string, OptionSpec>;
 
 export const LAUNCH_HELP = `Usage: qemu-fault launch <kernel> [options] [-- extra QEMU args...]
 
@@ -21,32 +36,13 @@ sockets in a private temp dir (mode 0700), waits until they answer, prints where
 QEMU and removes the dir; so does QEMU ending by itself (e.g. the guest's semihosting exit).
 
 Options:
-  --machine M         QEMU machine (default mps2-an385)
-  --cpu MODEL         -cpu
-  --memory SIZE       -m
-  --qemu BINARY       QEMU binary (default: from the kernel's architecture)
-  --icount N|off      -icount shift=N,sleep=off, deterministic guest time (default 0)
-  --on-reset R        reboot (default) or exit: what a guest reset does
-  --tcp               listen on loopback TCP ports instead of unix sockets
-  --json              print the addresses as one JSON line instead of the text
-  --ready-timeout MS  how long QEMU may take to listen (default 10000)
-  -h, --help          this text
+${optionsHelp(OPTIONS)}
 
 Exit codes: 0 ended by Ctrl-C/SIGTERM or QEMU exited with 0, 1 QEMU ended otherwise,
 2 usage error (or an unusable kernel), 3 QEMU could not be started.`;
 
-const OPTIONS = {
-  machine: { type: 'string', default: 'mps2-an385' },
-  cpu: { type: 'string' },
-  memory: { type: 'string' },
-  qemu: { type: 'string' },
-  icount: { type: 'string', default: '0' },
-  'on-reset': { type: 'string', default: 'reboot' },
-  tcp: { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  'ready-timeout': { type: 'string', default: '10000' },
-  ...HELP_OPTION,
-} as const;
+/** How the start-up limit is named when it runs out. */
+const READY_LIMIT = { option: '--ready-timeout', raise: 'qemu-fault launch --ready-timeout MS' };
 
 /** How long QEMU gets to shut down after SIGTERM before it is killed. */
 const QUIT_GRACE_MS = 3000;
@@ -54,7 +50,10 @@ const QUIT_GRACE_MS = 3000;
 /** `qemu-fault launch`: see {@link LAUNCH_HELP}. */
 export async function launchCommand(argv: readonly string[], out: Output): Promise<number> {
   const { values, positionals, rest } = parseCommand(argv, OPTIONS, { min: 1, max: 1, names: '<kernel>' });
-  if (values.help) return (out.print(LAUNCH_HELP), ExitCode.OK);
+  if (values.help) {
+    out.print(LAUNCH_HELP);
+    return ExitCode.OK;
+  }
   const kernel = positionals[0]!;
   const icount = values.icount === 'off' ? undefined : positiveInteger(values.icount, '--icount', 0);
   if (icount !== undefined && icount > 10) return usage(out, '--icount must be from 0 to 10, or off');
@@ -69,7 +68,7 @@ export async function launchCommand(argv: readonly string[], out: Output): Promi
     const elf = await readElf(kernel);
     const binary = requireQemuBinary(values.qemu ?? defaultQemuBinary(elf));
     dir = await createPrivateDir();
-    const addresses = await channelAddresses(dir.path, { qtest: true, gdb: true, serial: true }, values.tcp);
+    const addresses = await channelAddresses(dir.path, { qtest: true, gdb: true, serial: true, hmp: false }, values.tcp);
     const args = buildQemuArgs(
       {
         machine: values.machine,
@@ -125,18 +124,26 @@ async function stop(qemu: QemuProcess, signal: string, out: Output): Promise<num
 
 /** Connects to each channel once and hangs up, so whoever attaches next finds them listening. */
 async function waitUntilListening(qemu: QemuProcess, addresses: ChannelAddresses, timeoutMs: number): Promise<void> {
-  const limits = { deadline: Date.now() + timeoutMs, gaveUp: () => qemu.exitInfo !== undefined };
-  const probes = Object.values(addresses).map((address) =>
-    untilListening(address, limits, (t) => connectSocket(address, { timeoutMs: t })).then((socket) => void socket.destroy()),
+  const limit = new StartUpLimit(timeoutMs, READY_LIMIT, { scope: 'shared', stderrTail: () => qemu.stderr.text() });
+  const untilListening = { gaveUp: () => qemu.exitInfo !== undefined };
+  const probes = listed(addresses).map(([name, address]) =>
+    connectWithin(
+      `QEMU's ${name} socket at ${formatAddress(address)}`,
+      limit.deadline(),
+      (t) => connectSocket(address, { timeoutMs: t }),
+      untilListening,
+    ).then((socket) => void socket.destroy()),
   );
-  const died = qemu.exited.then(() => {
-    throw new LaunchError(`QEMU exited before it was ready (${qemu.describeExit()})`, qemu.stderr.text(), qemu.exitInfo?.exitCode);
-  });
-  await Promise.race([Promise.all(probes), died]);
+  await Promise.race([Promise.all(probes), exitedBeforeReady(qemu)]);
+}
+
+/** The channels that have an address, by name. */
+function listed(addresses: ChannelAddresses): Array<[string, SocketAddress]> {
+  return Object.entries(addresses).filter((entry): entry is [string, SocketAddress] => entry[1] !== undefined);
 }
 
 function printable(addresses: ChannelAddresses): Record<string, string> {
-  return Object.fromEntries(Object.entries(addresses).map(([name, address]) => [name, formatAddress(address!)]));
+  return Object.fromEntries(listed(addresses).map(([name, address]) => [name, formatAddress(address)]));
 }
 
 /** Quotes a word for a POSIX shell when it needs it, so the printed lines can be pasted as they are. */

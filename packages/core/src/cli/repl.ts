@@ -11,7 +11,6 @@ Opens a Node REPL with a FaultInjectionFramework connected to <qmp-address> boun
 .exit or Ctrl-D leaves (the QEMU keeps running).
 
 ${CONNECT_OPTIONS_HELP}
-  -h, --help       this text
 
 Exit codes: 0 left normally, 2 usage error, 3 cannot connect, 4 QEMU went away.`;
 
@@ -30,7 +29,10 @@ export async function replCommand(
   streams: ReplStreams = { input: process.stdin, output: process.stdout },
 ): Promise<number> {
   const { values, positionals } = parseCommand(argv, { ...CONNECT_OPTIONS, ...HELP_OPTION }, { min: 1, max: 1, names: '<qmp-address>' });
-  if (values.help) return (out.print(REPL_HELP), ExitCode.OK);
+  if (values.help) {
+    out.print(REPL_HELP);
+    return ExitCode.OK;
+  }
   const address = positionals[0]!;
   let inj: FaultInjectionFramework;
   try {

@@ -12,7 +12,6 @@ default export is \`async (inj, { args, address }) => { ... }\`; inj is a FaultI
 connected to <qmp-address> (a unix socket path, or host:port). The QEMU keeps running afterwards.
 
 ${CONNECT_OPTIONS_HELP}
-  -h, --help       this text
 
 Exit codes: 0 the scenario finished, 1 it threw, 2 usage error (or an unusable scenario file),
 3 cannot connect, 4 QEMU went away during the scenario, 130/143 interrupted by SIGINT/SIGTERM.`;
@@ -24,7 +23,10 @@ export async function runCommand(argv: readonly string[], out: Output): Promise<
     { ...CONNECT_OPTIONS, ...HELP_OPTION },
     { min: 2, max: 2, names: '<scenario> and <qmp-address>' },
   );
-  if (values.help) return (out.print(RUN_HELP), ExitCode.OK);
+  if (values.help) {
+    out.print(RUN_HELP);
+    return ExitCode.OK;
+  }
   const [scenarioPath, address] = positionals as [string, string];
   const options = connectOptions(values);
   // The file first: a typo should not cost a connection.

@@ -129,11 +129,20 @@ function reader(data: Buffer, bits: 32 | 64, endianness: 'little' | 'big', path:
   const check = (at: number, n: number) => {
     if (at < 0 || at + n > data.length) throw new ElfFormatError(path, `truncated (offset ${at})`);
   };
-  const u32 = (at: number) => (check(at, 4), le ? data.readUInt32LE(at) : data.readUInt32BE(at));
+  const u32 = (at: number) => {
+    check(at, 4);
+    return le ? data.readUInt32LE(at) : data.readUInt32BE(at);
+  };
   return {
     bits,
-    u8: (at) => (check(at, 1), data.readUInt8(at)),
-    u16: (at) => (check(at, 2), le ? data.readUInt16LE(at) : data.readUInt16BE(at)),
+    u8: (at) => {
+      check(at, 1);
+      return data.readUInt8(at);
+    },
+    u16: (at) => {
+      check(at, 2);
+      return le ? data.readUInt16LE(at) : data.readUInt16BE(at);
+    },
     u32,
     word(at) {
       if (bits === 32) return u32(at);

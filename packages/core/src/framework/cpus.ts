@@ -21,7 +21,8 @@ export class Cpus {
     if (!(typeof cpu === 'number' && Number.isSafeInteger(cpu)) && typeof cpu !== 'string') {
       throw new InvalidArgumentError(`cpu must be an integer index or a QOM path, got ${describeValue(cpu)}`);
     }
-    const asking = (this.list ??= this.qmp.execute<CpuInfo[]>('query-cpus-fast'));
+    this.list ??= this.qmp.execute<CpuInfo[]>('query-cpus-fast');
+    const asking = this.list;
     // A failed query (e.g. a timeout) is not the answer: ask again next time.
     const cpus = await asking.catch((err: unknown) => {
       if (this.list === asking) this.list = undefined;

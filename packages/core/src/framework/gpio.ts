@@ -1,5 +1,9 @@
-import { InvalidArgumentError, QmpError } from '../errors.js';
+import { ChannelUnavailableError, InvalidArgumentError, QmpError } from '../errors.js';
+import { checkCount, describeValue } from '../integers.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
+import type { QtestClient } from '../qtest/qtest-client.js';
+import { checkName } from './checks.js';
+import type { InjectionTrace } from './injection-trace.js';
 
 interface QomEntry {
   name: string;
@@ -7,13 +11,49 @@ interface QomEntry {
 }
 
 /** QEMU's name for a device's unnamed GPIO inputs. */
-export const UNNAMED_GPIO_IN = 'unnamed-gpio-in';
+const UNNAMED_GPIO_IN = 'unnamed-gpio-in';
+
+/**
+ * Drives GPIO input `num` of the device at QOM `path` to `value` (`gpio`: the input group, null or
+ * undefined for the unnamed inputs): the patched `gpio-set` command where QEMU has it, else
+ * qtest's `set_irq_in` after checking that the line exists.
+ */
+export async function driveGpio(
+  ch: { qmp: QmpClient; qtest: QtestClient | undefined; trace: InjectionTrace },
+  path: string,
+  gpio: string | null | undefined,
+  num: number,
+  value: boolean | 0 | 1,
+): Promise<void> {
+  // Every argument is checked before anything is sent: QEMU would take (or die of) what we do not refuse.
+  checkName(path, 'QOM path');
+  if (gpio !== null && gpio !== undefined && typeof gpio !== 'string')
+    throw new InvalidArgumentError(`GPIO name must be a string, null or undefined, got ${describeValue(gpio)}`);
+  checkCount(num, 'GPIO number');
+  if (value !== 0 && value !== 1 && typeof value !== 'boolean')
+    throw new InvalidArgumentError(`GPIO value must be 0, 1 or a boolean, got ${describeValue(value)}`);
+  const level = value === true || value === 1;
+  if (await ch.qmp.hasCommand('gpio-set')) {
+    await ch.qmp.execute('gpio-set', { path, ...(gpio ? { gpio } : {}), number: num, value: level });
+  } else {
+    await checkGpioInput(ch.qmp, path, gpio ?? UNNAMED_GPIO_IN, num);
+    if (!ch.qtest) {
+      throw new ChannelUnavailableError(
+        'qtest',
+        'setGpio()',
+        'Start QEMU with -accel tcg -qtest unix:PATH,server=on,wait=off -qtest-log /dev/null, or use launch().',
+      );
+    }
+    await ch.qtest.setIrqIn(path, gpio ?? undefined, num, level ? 1 : 0);
+  }
+  ch.trace.record('gpio', `gpio ${path} ${gpio ?? UNNAMED_GPIO_IN}[${num}] = ${level ? 1 : 0}`);
+}
 
 /**
  * Checks that `path` is a device with GPIO input `name[num]` before anything drives it:
  * qtest's `set_irq_in` aborts QEMU on an assertion when the line does not exist.
  */
-export async function checkGpioInput(qmp: QmpClient, path: string, name: string, num: number): Promise<void> {
+async function checkGpioInput(qmp: QmpClient, path: string, name: string, num: number): Promise<void> {
   if (!Number.isSafeInteger(num) || num < 0) throw new InvalidArgumentError(`GPIO number must be a non-negative integer, got ${num}`);
   if (/\s/.test(path) || /\s/.test(name))
     throw new InvalidArgumentError(`QOM path and GPIO name must not contain white space: '${path}', '${name}'`);

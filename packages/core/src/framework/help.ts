@@ -13,21 +13,30 @@ export const COMMANDS: ReadonlyArray<readonly [signature: string, description: s
   ['onWrite / onRead / onAccess(address, size, cb)', 'run cb right after each matching guest access'],
   ['registers.get(name) / registers.set(name, value)', 'r0-r15, sp, lr, pc, xpsr, in a callback or while paused'],
   ['run({ forNs?, until?, timeoutMs? })', 'run the guest, serving triggers, until it ends or an option says stop'],
+  ['ctx.hold() / stopHeld()', 'end a run at a freeze, the guest kept frozen; then make it a stopped VM'],
   ['now() / instructions()', 'guest time in ns, instructions executed'],
   ['symbol(name)', 'address of a symbol in the kernel ELF'],
   ['serial.text / serial.waitFor(pattern, { timeoutMs })', "the guest UART's output"],
   ['qmp.execute(command, args?)', 'any QMP command'],
+  ['hmp(commandLine)', 'any HMP (human monitor) command line'],
   ['verbose = 0 | 1 | 2', 'print injections (1) and every protocol message (2)'],
   ['help()', 'this list'],
   ['close()', 'quit QEMU (if launched by us) and disconnect'],
 ];
 
 /** Formats {@link COMMANDS} plus what this connection offers. */
-export function formatHelp(version: string, channels: Record<string, boolean>): string {
+function formatHelp(version: string, channels: Record<string, boolean>): string {
   const width = Math.max(...COMMANDS.map(([s]) => s.length));
   const lines = COMMANDS.map(([s, d]) => `  ${s.padEnd(width)}  ${d}`);
   const offered = Object.entries(channels)
     .map(([name, on]) => `${name}: ${on ? 'yes' : 'no'}`)
     .join(', ');
   return [`qemu-fault on QEMU ${version} (${offered})`, 'Commands:', ...lines].join('\n');
+}
+
+/** Prints the help text (as the original framework's `help()` did) and returns it. */
+export function printHelp(version: string, channels: Record<string, boolean>): string {
+  const text = formatHelp(version, channels);
+  console.log(text);
+  return text;
 }

@@ -19,8 +19,8 @@ export interface RunOptions {
   pollMs?: number;
 }
 
-/** Why a run ended. */
-export type RunStopReason = 'exit' | 'shutdown' | 'reset' | 'time' | 'until' | 'timeout';
+/** Why a run ended (`held`: a trigger callback asked to end it there, see `TriggerContext.hold`). */
+export type RunStopReason = 'exit' | 'shutdown' | 'reset' | 'time' | 'held' | 'until' | 'timeout';
 
 /** What {@link runGuest} resolves with. */
 export interface RunResult {
@@ -46,8 +46,9 @@ export interface RunDeps {
 }
 
 /**
- * Starts or resumes the guest and serves triggers until it ends or an option says stop.
- * Rejects with the first trigger callback failure (the guest stays frozen where it failed).
+ * Starts or resumes the guest and serves triggers until it ends, a callback holds it
+ * (`reason: 'held'`, the guest frozen there), or an option says stop. Rejects with the first
+ * trigger callback failure (the guest stays frozen where it failed).
  */
 export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise<RunResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -75,7 +76,7 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
         if (options.stopOnReset) cleanups.push(deps.qmp.events.on('RESET', (e) => e.data['reason'] === 'guest-reset' && end('reset')));
         if (deps.engine) {
           cleanups.push(deps.engine.onFailure(reject));
-          cleanups.push(deps.engine.onHold(() => end('time')));
+          cleanups.push(deps.engine.onHold((reason) => end(reason)));
         }
         const until = options.until;
         if (typeof until === 'function') {
@@ -105,7 +106,7 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
       if (!deps.engine) throw new InvalidArgumentError('run({ forNs }) needs the time plugin');
       const engine = deps.engine;
       const start = await engine.now();
-      const handle = await engine.notify(start + options.forNs, () => void engine.requestHold());
+      const handle = await engine.notify(start + options.forNs, () => engine.hold('time'));
       cleanups.push(() => void handle.cancel().catch(() => undefined));
     }
     const wasOpen = !deps.qmp.isClosed;

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { InvalidArgumentError } from '../errors.js';
-import { chardevSocketOptions, type SocketAddress } from '../transport/address.js';
+import type { SocketAddress } from '../transport/address.js';
 import { LineReader } from '../transport/line-reader.js';
 import { OneAtATime } from '../transport/one-at-a-time.js';
 import { Session, type SessionOptions } from '../transport/session.js';
@@ -28,11 +28,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Far above what `info mtree -f` prints for a board, yet bounded. */
 const MAX_REPLY_BYTES = 4 * 1024 * 1024;
-
-/** The QEMU arguments that open a readline monitor on unix socket `path`. */
-export function hmpMonitorArgs(path: string): string[] {
-  return ['-chardev', `socket,id=qfhmp,${chardevSocketOptions({ kind: 'unix', path })}`, '-mon', 'chardev=qfhmp,mode=readline'];
-}
 
 /**
  * A connected readline monitor: one command at a time, each answered by the output up to the

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setGracefulCleanup, dir as tempDir } from 'tmp-promise';
+import { type DirectoryResult, setGracefulCleanup, dir as tempDir } from 'tmp-promise';
 import { guardDir, releaseDir } from './reaper.js';
 
 // Temp dirs of a process that exits normally (or by a signal Node handles) are removed on the way out.
@@ -23,7 +23,7 @@ export async function createPrivateDir(): Promise<PrivateDir> {
   const name = `qemu-fault-${process.pid}-${randomBytes(6).toString('hex')}`;
   const path = join(tmpdir(), name);
   guardDir(path);
-  let tmp;
+  let tmp: DirectoryResult;
   try {
     tmp = await tempDir({ name, mode: 0o700, unsafeCleanup: true });
   } catch (err) {

@@ -6,6 +6,8 @@ export interface ChannelAddresses {
   qtest?: SocketAddress | undefined;
   gdb?: SocketAddress | undefined;
   serial?: SocketAddress | undefined;
+  /** A human monitor (HMP, readline mode) on its own socket. */
+  hmp?: SocketAddress | undefined;
 }
 
 /** What goes on QEMU's command line besides the channels. */
@@ -36,6 +38,7 @@ export function buildQemuArgs(machine: MachineArgs, channels: ChannelAddresses):
     args.push('-chardev', `socket,id=serial0,${chardevSocketOptions(channels.serial)}`);
     args.push('-serial', 'chardev:serial0');
   }
+  if (channels.hmp) args.push('-chardev', `socket,id=qfhmp,${chardevSocketOptions(channels.hmp)}`, '-mon', 'chardev=qfhmp,mode=readline');
   args.push(...machine.args);
   return args;
 }

@@ -41,7 +41,8 @@ export class QemuProcess {
     const drained = new Promise<void>((resolve) => (child.stderr ? child.stderr.once('close', resolve) : resolve()));
     this.exited = Promise.all([child, drained]).then(([result]) => {
       if (pid !== undefined) releaseProcess(pid);
-      return (this.exit = { exitCode: result.exitCode, signal: result.signal });
+      this.exit = { exitCode: result.exitCode, signal: result.signal };
+      return this.exit;
     });
   }
 
@@ -102,4 +103,13 @@ export class QemuProcess {
     if (!this.exit) return 'QEMU is still running';
     return this.exit.signal ? `QEMU was killed by ${this.exit.signal}` : `QEMU exited with code ${this.exit.exitCode}`;
   }
+}
+
+/** Rejects with a {@link LaunchError} quoting QEMU's stderr if QEMU exits before it is ready. */
+export function exitedBeforeReady(qemu: QemuProcess): Promise<never> {
+  const died = qemu.exited.then((): never => {
+    throw new LaunchError(`QEMU exited before it was ready (${qemu.describeExit()})`, qemu.stderr.text(), qemu.exitInfo?.exitCode);
+  });
+  died.catch(() => undefined);
+  return died;
 }

@@ -14,6 +14,12 @@ export class TriggerCallbackError extends QemuFaultError {
   }
 }
 
+/**
+ * Why the guest is held frozen at the end of a run: `time`, the end of a `run({ forNs })` budget;
+ * `held`, a callback asked for it ({@link TriggerContext.hold}).
+ */
+export type HoldReason = 'time' | 'held';
+
 /** Which accesses a data trigger watches. */
 export type WatchKind = 'read' | 'write' | 'access';
 
@@ -31,10 +37,11 @@ export interface FreezeServerOptions {
  */
 export abstract class FreezeServer {
   protected nextId = 1;
-  private holdRequests: Array<() => void> = [];
+  /** Set by a callback of the current freeze that asked to hold the guest there. */
+  private holdRequest: HoldReason | undefined;
   private failure: Error | undefined;
   private readonly failureListeners = new Set<(err: Error) => void>();
-  private readonly holdListeners = new Set<() => void>();
+  private readonly holdListeners = new Set<(reason: HoldReason) => void>();
   private readonly fired = new Map<number, number>();
 
   constructor(protected readonly options: FreezeServerOptions) {}
@@ -57,6 +64,12 @@ export abstract class FreezeServer {
   abstract registers(stopped: () => boolean): Registers;
   /** Lets a frozen guest go on. */
   abstract release(): Promise<void>;
+  /**
+   * Ends a freeze with the VM stopped, as snapshots need it. A vCPU our plugin holds must leave
+   * the freeze to stop: `handOver` sends the stop and calls `release` at the right moment. A
+   * patched QEMU's freeze already is a stopped VM.
+   */
+  abstract endFrozenStopped(handOver: (release: () => Promise<void>) => Promise<void>): Promise<void>;
 
   /** The first callback failure, if any, and forgets it. */
   takeFailure(): Error | undefined {
@@ -70,15 +83,19 @@ export abstract class FreezeServer {
     return () => this.failureListeners.delete(listener);
   }
 
-  /** Called when the guest has been held frozen at the end of a `forNs` budget. */
-  onHold(listener: () => void): () => void {
+  /** Called when the guest has been held frozen at a freeze, with why (see {@link hold}). */
+  onHold(listener: (reason: HoldReason) => void): () => void {
     this.holdListeners.add(listener);
     return () => this.holdListeners.delete(listener);
   }
 
-  /** Holds the guest frozen at the next freeze instead of resuming it. Resolves once it is held. */
-  requestHold(): Promise<void> {
-    return new Promise((resolve) => this.holdRequests.push(resolve));
+  /**
+   * Call from a callback: once this freeze's callbacks have settled, the guest stays frozen
+   * instead of resuming, and the hold listeners (the run in progress) hear `reason`. The first
+   * request of a freeze gives the reason.
+   */
+  hold(reason: HoldReason): void {
+    this.holdRequest ??= reason;
   }
 
   protected handle(id: number, cancel: () => Promise<void>): TriggerHandle {
@@ -93,7 +110,8 @@ export abstract class FreezeServer {
   }
 
   /** Runs one callback, bounded in time; its failure becomes a {@link TriggerCallbackError}. */
-  protected async runCallback(id: number, callback: TriggerCallback, context: TriggerContext, detail = ''): Promise<void> {
+  protected async runCallback(id: number, callback: TriggerCallback, freeze: Omit<TriggerContext, 'hold'>, detail = ''): Promise<void> {
+    const context: TriggerContext = { ...freeze, hold: () => this.hold('held') };
     const { kind, timeNs } = context;
     this.fired.set(id, (this.fired.get(id) ?? 0) + 1);
     this.options.record('trigger', `${kind} trigger #${id} fired at pc 0x${context.pc.toString(16)}${detail}`, timeNs);
@@ -113,8 +131,8 @@ export abstract class FreezeServer {
 
   /**
    * Decides what follows a freeze whose callbacks ended (with `error` if one failed): `stay`
-   * frozen — after a failure, for inspection and a clean stop, or when a hold was requested — or
-   * `resume`.
+   * frozen — after a failure, for inspection and a clean stop, or when a callback asked to
+   * {@link hold} — or `resume`.
    */
   protected afterFreeze(error: unknown): 'stay' | 'resume' {
     if (error !== undefined) {
@@ -122,11 +140,11 @@ export abstract class FreezeServer {
       this.failure ??= err;
       for (const listener of this.failureListeners) listener(err);
     }
+    const hold = this.holdRequest;
+    this.holdRequest = undefined;
     if (this.failure) return 'stay';
-    const hold = this.holdRequests.splice(0);
-    if (!hold.length) return 'resume';
-    for (const resolve of hold) resolve();
-    for (const listener of this.holdListeners) listener();
+    if (!hold) return 'resume';
+    for (const listener of this.holdListeners) listener(hold);
     return 'stay';
   }
 }

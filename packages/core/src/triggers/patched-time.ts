@@ -26,7 +26,9 @@ export class PatchedTimeNotifier extends FreezeServer {
     options: FreezeServerOptions,
   ) {
     super(options);
-    qmp.events.on('RESUME', () => void (this.started = true));
+    qmp.events.on('RESUME', () => {
+      this.started = true;
+    });
     qmp.events.on('TIME_NOTIFICATION', (event) => {
       this.serving = this.serving.then(() => this.onNotification(event));
     });
@@ -89,6 +91,11 @@ export class PatchedTimeNotifier extends FreezeServer {
     if (this.frozenAtNs === undefined) return;
     this.frozenAtNs = undefined;
     await this.qmp.execute('cont');
+  }
+
+  /** The patch paused the VM for the notification: it stays paused, the freeze is over. */
+  async endFrozenStopped(): Promise<void> {
+    this.frozenAtNs = undefined;
   }
 
   private async onNotification(event: QmpEvent): Promise<void> {

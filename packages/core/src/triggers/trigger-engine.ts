@@ -121,6 +121,10 @@ export class TriggerEngine extends FreezeServer {
     await this.plugin.resume();
   }
 
+  endFrozenStopped(handOver: (release: () => Promise<void>) => Promise<void>): Promise<void> {
+    return handOver(() => this.release());
+  }
+
   /** Register access for the current freeze, or for a VM stopped by QMP (`stopped`). */
   registers(stopped: () => boolean): Registers {
     const where = () => {
@@ -209,11 +213,16 @@ export class TriggerEngine extends FreezeServer {
     timeNs: number,
     watch?: PluginWatchHit,
   ): Promise<void> {
-    const access: AccessInfo | undefined = watch && { kind: watch.kind, address: Number(watch.address), size: watch.size, pc: Number(watch.pc) };
+    const access: AccessInfo | undefined = watch && {
+      kind: watch.kind,
+      address: Number(watch.address),
+      size: watch.size,
+      pc: Number(watch.pc),
+    };
     const what = access
       ? `, ${access.kind} of ${access.size} bytes at 0x${access.address.toString(16)} by pc 0x${access.pc.toString(16)}`
       : '';
-    const context: TriggerContext = {
+    const context: Omit<TriggerContext, 'hold'> = {
       kind,
       timeNs,
       instructions: hit.count,

@@ -28,6 +28,12 @@ export interface TriggerContext {
   registers: Registers;
   /** For data triggers: the access. */
   access?: AccessInfo;
+  /**
+   * Ends the run in progress here: once this freeze's callbacks have settled, the guest stays
+   * frozen instead of resuming, and `run()` resolves with `reason: 'held'`. Read what you need,
+   * then `stopHeld()` (a stopped VM, as snapshots need) or `cont()` (go on).
+   */
+  hold(): void;
 }
 
 /** A trigger callback. It may be async; the guest resumes when it settles. */

@@ -1,18 +1,11 @@
 /**
- * Stopping a guest that our plugin holds frozen, cleanly enough to save or load a snapshot.
- *
- * QEMU can only stop (or load a snapshot) once the vCPU thread leaves the plugin's freeze, and
- * whatever remains of the block it froze in then runs before the vCPU notices the stop request.
- * If it is released before QEMU's main thread has asked it to stop, it runs on for a while (long
- * enough to reach a semihosting exit, which ends QEMU). So: send `stop`, wait until the main
- * thread sleeps in `pause_all_vcpus` (Linux shows it in `/proc/<pid>/task/<pid>/wchan` as a futex
- * wait; the idle main loop polls instead), then release. Where /proc cannot tell, a fixed pause
- * stands in.
+ * Where QEMU's main thread waits, read from `/proc/<pid>/task/<pid>/wchan`: the one way to see,
+ * from outside, that it sleeps in `pause_all_vcpus` waiting for a vCPU to stop (a futex wait; the
+ * idle main loop polls instead). Stopping a guest our plugin holds frozen needs to know it (see
+ * framework/stop-held.ts). Where /proc cannot tell, a fixed pause stands in.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TimeoutError } from '../errors.js';
-import type { LaunchedQemu } from '../launch/launch.js';
 
 /** How long to wait for the main thread before releasing anyway. */
 const MAX_WAIT_MS = 50;
@@ -21,8 +14,6 @@ const BLIND_WAIT_MS = 2;
 /** Pause between two looks at the wait channel. */
 const POLL_PAUSE_MS = 0.02;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-/** How long QEMU gets to report the stop before it counts as wedged. */
-const STOP_TIMEOUT_MS = 5000;
 
 /**
  * Where QEMU's main thread sleeps. The file stays open and is re-read in place (pread at 0): the
@@ -77,35 +68,5 @@ export class MainThreadWatch {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-  }
-}
-
-/**
- * Stops a frozen guest: `stop` (sent by `sendStop`, which resolves when QEMU has stopped), wait for
- * the stop request to reach the vCPU, `release` the freeze (let a callback settle, or `cont()` a
- * held guest), and wait until QEMU reports it stopped (or exits: the rest of the block may end the
- * program).
- */
-export async function stopFrozenGuest(
-  qemu: LaunchedQemu,
-  watch: MainThreadWatch,
-  sendStop: () => Promise<unknown>,
-  release: () => unknown,
-): Promise<void> {
-  const stopping = sendStop();
-  stopping.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const wedged = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError('stopping the guest', STOP_TIMEOUT_MS)), STOP_TIMEOUT_MS);
-  });
-  try {
-    try {
-      await watch.untilStopRequested();
-    } finally {
-      await release();
-    }
-    await Promise.race([stopping, qemu.process.exited, wedged]);
-  } finally {
-    clearTimeout(timer);
   }
 }

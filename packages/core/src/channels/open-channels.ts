@@ -1,0 +1,128 @@
+import type { Socket } from 'node:net';
+import { InvalidArgumentError } from '../errors.js';
+import { GdbClient } from '../gdb/gdb-client.js';
+// The human monitor's client moves to the sessions layer; this import follows it there.
+import { HmpMonitor } from '../hmp/hmp-monitor.js';
+import type { ChannelAddresses } from '../launch/qemu-args.js';
+import type { PluginListener } from '../plugin/listener.js';
+import type { PluginChannel } from '../plugin/plugin-channel.js';
+import { QmpClient } from '../qmp/qmp-client.js';
+import { QtestClient } from '../qtest/qtest-client.js';
+import { SerialCapture } from '../serial/serial-capture.js';
+import { formatAddress, type SocketAddress } from '../transport/address.js';
+import { connectSocket } from '../transport/connect.js';
+import { connectWithin } from './connect-within.js';
+import type { StartUpLimit } from './start-up-limit.js';
+
+/** A protocol client's `trace` hook. */
+export type TraceFn = (direction: 'send' | 'recv', text: string) => void;
+
+/** A QEMU's connections, opened together: QMP always, the others where an address was given. */
+export interface QemuChannels {
+  qmp: QmpClient;
+  qtest: QtestClient | undefined;
+  gdb: GdbClient | undefined;
+  serial: SerialCapture | undefined;
+  plugin: PluginChannel | undefined;
+  hmp: HmpMonitor | undefined;
+  /** Closes every connection. QEMU itself is not asked to quit: that is its owner's business. */
+  close(): Promise<void>;
+}
+
+/** How {@link openChannels} connects. */
+export interface OpenChannelsOptions {
+  limit: StartUpLimit;
+  /** Retry while nothing listens yet: a QEMU just started creates its sockets as it starts. */
+  retry?: boolean;
+  /** Rejects when waiting is pointless (QEMU exited before it was ready); its error is then the one thrown. */
+  abort?: Promise<never>;
+  /** Our plugin's listener, when QEMU loads the plugin: its connection is awaited like the sockets. */
+  plugin?: PluginListener | undefined;
+  /** A hook per channel for verbose logging of every message. */
+  trace?: (channel: 'qmp' | 'qtest' | 'gdb') => TraceFn;
+  /** Why the serial port closed (for a launched QEMU: its exit, known a moment after the port closes). */
+  describeSerialEnd?: () => Promise<string>;
+}
+
+/**
+ * Opens every channel at `addresses` at once, each within the start-up limit, and attaches the
+ * serial capture. If one fails (or `abort` rejects first), the others are closed again.
+ * `launch()` and `FaultInjectionFramework.connect()` both open their channels here.
+ */
+export async function openChannels(addresses: ChannelAddresses, options: OpenChannelsOptions): Promise<QemuChannels> {
+  const { limit, trace } = options;
+  let aborted = false;
+  options.abort?.catch(() => (aborted = true));
+  const untilListening = options.retry ? { gaveUp: () => aborted } : undefined;
+  const open = <T>(what: string, address: SocketAddress, connect: (timeoutMs: number) => Promise<T>): Promise<T> =>
+    connectWithin(`${what} at ${formatAddress(address)}`, limit.deadline(), connect, untilListening);
+
+  const qmp = open("QEMU's QMP socket", addresses.qmp, (timeoutMs) =>
+    QmpClient.connect(addresses.qmp, { timeoutMs, trace: trace?.('qmp') }),
+  );
+  // QEMU creates every socket before it serves QMP: once QMP answers, the others are there. Without
+  // retries (a QEMU started by hand), that is when to try them.
+  const side = <T>(what: string, address: SocketAddress, connect: (timeoutMs: number) => Promise<T>): Promise<T> =>
+    options.retry ? open(what, address, connect) : qmp.then(() => open(what, address, connect));
+  const { qtest, gdb, serial, hmp } = addresses;
+  const connecting = [
+    qmp,
+    qtest && side('the qtest channel', qtest, (timeoutMs) => QtestClient.connect(qtest, { timeoutMs, trace: trace?.('qtest') })),
+    gdb && side('the gdbstub', gdb, (timeoutMs) => GdbClient.connect(gdb, { timeoutMs, trace: trace?.('gdb') })),
+    serial && side('the serial port', serial, (timeoutMs) => connectSocket(serial, { timeoutMs })),
+    options.plugin && acceptPlugin(options.plugin, limit, options.abort),
+    // The monitor's client does not retry: it waits for QMP even when the others do not.
+    hmp && qmp.then(() => open('the human monitor', hmp, (timeoutMs) => HmpMonitor.connect(unixPath(hmp), { timeoutMs }))),
+  ] as const;
+  let opened: [
+    QmpClient,
+    QtestClient | undefined,
+    GdbClient | undefined,
+    Socket | undefined,
+    PluginChannel | undefined,
+    HmpMonitor | undefined,
+  ];
+  try {
+    opened = await Promise.race([Promise.all(connecting), ...(options.abort ? [options.abort] : [])]);
+  } catch (err) {
+    for (const settled of await Promise.allSettled(connecting)) {
+      if (settled.status === 'fulfilled' && settled.value) void closeOne(settled.value);
+    }
+    throw err;
+  }
+  const [qmpClient, qtestClient, gdbClient, serialSocket, plugin, monitor] = opened;
+  if (plugin) plugin.qemuVersion = `${qmpClient.version.major}.${qmpClient.version.minor}.${qmpClient.version.micro}`;
+  let capture: SerialCapture | undefined;
+  if (serialSocket) {
+    capture = new SerialCapture();
+    capture.attach(serialSocket, options.describeSerialEnd);
+  }
+  return {
+    qmp: qmpClient,
+    qtest: qtestClient,
+    gdb: gdbClient,
+    serial: capture,
+    plugin,
+    hmp: monitor,
+    close: async () => {
+      plugin?.close();
+      monitor?.close();
+      await Promise.all([serialSocket, qtestClient, gdbClient, qmpClient].map((channel) => channel && closeOne(channel)));
+    },
+  };
+}
+
+/** Waits for our plugin to connect from QEMU, within the limit. */
+function acceptPlugin(listener: PluginListener, limit: StartUpLimit, abort: Promise<never> | undefined): Promise<PluginChannel> {
+  const deadline = limit.deadline();
+  return connectWithin("QEMU's qemu-fault plugin", deadline, (timeoutMs) => listener.accept({ timeoutMs, abort }));
+}
+
+function unixPath(address: SocketAddress): string {
+  if (address.kind !== 'unix') throw new InvalidArgumentError(`the human monitor listens on a unix socket, not ${formatAddress(address)}`);
+  return address.path;
+}
+
+function closeOne(channel: { close(): Promise<void> | void } | Socket): Promise<void> | void {
+  return 'destroy' in channel ? void channel.destroy() : channel.close();
+}

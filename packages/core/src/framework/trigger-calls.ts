@@ -1,0 +1,92 @@
+import { ChannelUnavailableError } from '../errors.js';
+import type { GdbClient } from '../gdb/gdb-client.js';
+import { checkAddress, checkCount } from '../integers.js';
+import type { PluginChannel } from '../plugin/plugin-channel.js';
+import type { QmpClient } from '../qmp/qmp-client.js';
+import type { FreezeServer, WatchKind } from '../triggers/freeze-server.js';
+import { PatchedTimeNotifier } from '../triggers/patched-time.js';
+import { gdbRegisters, type Registers, whilePaused } from '../triggers/registers.js';
+import { TriggerEngine } from '../triggers/trigger-engine.js';
+import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
+import { checkCallback, checkHit, checkTimeNs } from './checks.js';
+import type { InjectionTrace } from './injection-trace.js';
+
+/** Where the guest's freezes come from, and what else the trigger calls use. */
+export interface TriggerSources {
+  qmp: QmpClient;
+  plugin: PluginChannel | undefined;
+  gdb: GdbClient | undefined;
+  /** This QEMU has the original framework's patched `time-notify` (used when our plugin is absent). */
+  patchedTime: boolean;
+  callbackTimeoutMs: number | undefined;
+  trace: InjectionTrace;
+  /** A symbol's address in the kernel ELF. */
+  symbol(name: string): number;
+}
+
+/**
+ * The framework's time, trigger and register calls: arguments checked, symbols resolved, and
+ * handed to whatever freezes the guest here — our plugin, or a patched QEMU's `time-notify` —
+ * or a clear error saying what would.
+ */
+export class TriggerCalls {
+  /** The freeze source, if this QEMU has one. */
+  readonly engine: FreezeServer | undefined;
+
+  constructor(private readonly sources: TriggerSources) {
+    const { trace } = sources;
+    const record = (kind: 'notify' | 'trigger' | 'register', text: string, timeNs: number | undefined) =>
+      void trace.record(kind, text, timeNs);
+    const options = { callbackTimeoutMs: sources.callbackTimeoutMs, record };
+    if (sources.plugin) this.engine = new TriggerEngine(sources.plugin, options);
+    else if (sources.patchedTime) this.engine = new PatchedTimeNotifier(sources.qmp, sources.gdb && gdbRegisters(sources.gdb), options);
+    if (this.engine) trace.clock = () => this.engine?.knownTimeNs();
+  }
+
+  now(): Promise<number> {
+    return this.require('now()').now();
+  }
+
+  instructions(): Promise<bigint> {
+    return this.require('instructions()').instructions();
+  }
+
+  async notify(timeNs: number, callback: TriggerCallback, relative: boolean): Promise<TriggerHandle> {
+    checkTimeNs(timeNs);
+    checkCallback(callback);
+    const engine = this.require('notify()');
+    return engine.notify(relative ? (await engine.now()) + timeNs : timeNs, callback);
+  }
+
+  async at(where: string | number, callback: TriggerCallback, hit: number): Promise<TriggerHandle> {
+    const pc = this.location(where);
+    checkHit(hit);
+    checkCallback(callback);
+    return this.require('at()').atPc(pc, hit, callback);
+  }
+
+  async watch(kind: WatchKind, where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+    const address = this.location(where);
+    checkCount(size, 'size');
+    checkCallback(callback);
+    return this.require(`on${kind[0]!.toUpperCase()}${kind.slice(1)}()`).watch(kind, address, size, callback);
+  }
+
+  /** Registers at a freeze, or through the gdbstub while `paused()`. */
+  registers(paused: () => boolean): Registers {
+    if (this.engine) return this.engine.registers(paused);
+    if (this.sources.gdb) return whilePaused(gdbRegisters(this.sources.gdb), paused);
+    throw new ChannelUnavailableError('gdbstub', 'registers', 'Start QEMU with -gdb and pass it to connect(), or use launch().');
+  }
+
+  private require(feature: string): FreezeServer {
+    if (!this.engine) {
+      throw new ChannelUnavailableError('qemu-fault plugin', feature, 'Use launch() (it loads the plugin and runs QEMU under -icount).');
+    }
+    return this.engine;
+  }
+
+  private location(where: string | number): number {
+    return typeof where === 'string' ? this.sources.symbol(where) : Number(checkAddress(where));
+  }
+}
