@@ -28,6 +28,7 @@ export {
   type RunStatus,
 } from './framework/options.js';
 export type { RunOptions, RunResult, RunStopReason } from './framework/run-guest.js';
+export type { ExecutionRange } from './framework/trigger-calls.js';
 export type { AccessSize, Address, Endianness, ValueOf, WritableValue } from './framework/values.js';
 export type { ExitInfo, QemuProcess } from './launch/qemu-process.js';
 export { DEFAULT_CLOSE_GRACE_MS, DEFAULT_READY_TIMEOUT_MS, type LaunchOptions, launch } from './launched/launch.js';
@@ -36,4 +37,12 @@ export { SerialCapture, type WaitForOptions } from './serial/serial-capture.js';
 export { formatAddress, parseAddress, type SocketAddress } from './transport/address.js';
 export { type HoldReason, TriggerCallbackError, type WatchKind } from './triggers/freeze-server.js';
 export type { ArmRegisterName, Registers } from './triggers/registers.js';
-export type { AccessInfo, TriggerCallback, TriggerContext, TriggerHandle, TriggerKind } from './triggers/types.js';
+export type {
+  AccessInfo,
+  ExecutedInstruction,
+  ExecutionRecording,
+  TriggerCallback,
+  TriggerContext,
+  TriggerHandle,
+  TriggerKind,
+} from './triggers/types.js';

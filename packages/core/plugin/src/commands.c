@@ -11,6 +11,7 @@
 #include "glue.h"
 #include "internals.h"
 #include "runtime.h"
+#include "trace.h"
 #include "triggers.h"
 #include "vtime.h"
 
@@ -179,9 +180,34 @@ static void cmd_arm_watch(const struct cmd *c)
     armed(c, was);
 }
 
+static void cmd_arm_trace(const struct cmd *c)
+{
+    uint64_t lo, hi, skip = 0;
+    bool keep = true;
+    int cpu = -1;
+    if (c->argc < 3) FAIL(c->id, ERR_USAGE, "usage: arm-trace <token> <from> <to> [cpu=<n>]");
+    if (!token_ok(c->argv[0])) FAIL(c->id, ERR_ARGUMENT, "bad token (1-47 of [A-Za-z0-9_.:-])");
+    if (!parse_addr(c, c->argv[1], &lo) || !parse_addr(c, c->argv[2], &hi)) return;
+    if (hi <= lo) FAIL(c->id, ERR_ARGUMENT, "empty range 0x%" PRIx64 "..0x%" PRIx64, lo, hi);
+    if (!parse_options(c, 3, false, &skip, &keep, &cpu)) return;
+    if (skip) FAIL(c->id, ERR_USAGE, "arm-trace takes no skip count");
+    bool was = frozen();
+    pthread_mutex_lock(&g_lock);
+    struct trigger *t = add(c, TRIG_TRACE);
+    if (!t) return;
+    t->value = lo;
+    t->len = hi - lo;
+    t->cpu = cpu;
+    t->keep = true;
+    trig_changed_locked();
+    pthread_mutex_unlock(&g_lock);
+    armed(c, was);
+}
+
 static void cmd_disarm(const struct cmd *c)
 {
     if (c->argc != 1) FAIL(c->id, ERR_USAGE, "usage: disarm <token>");
+    trace_flush_token(c->argv[0]); /* what it traced so far arrives before the reply */
     pthread_mutex_lock(&g_lock);
     unsigned n = trig_disarm_locked(c->argv[0]);
     if (n) trig_changed_locked();
@@ -331,7 +357,7 @@ static const struct {
     const char *verb;
     void (*run)(const struct cmd *c);
 } verbs[] = {
-    {"arm-insn", cmd_arm_insn}, {"arm-pc", cmd_arm_pc},       {"arm-watch", cmd_arm_watch},       {"disarm", cmd_disarm},
+    {"arm-insn", cmd_arm_insn}, {"arm-pc", cmd_arm_pc},       {"arm-watch", cmd_arm_watch},       {"arm-trace", cmd_arm_trace}, {"disarm", cmd_disarm},
     {"resume", cmd_resume},     {"count", cmd_count},         {"vtime", cmd_vtime},               {"arm-vtime", cmd_arm_vtime},
     {"disarm-vtime", cmd_disarm_vtime}, {"regs", cmd_regs},   {"setreg", cmd_setreg},             {"read", cmd_read},
     {"write", cmd_write},       {"ping", cmd_ping},

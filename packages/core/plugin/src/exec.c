@@ -14,6 +14,7 @@
 #include "glue.h"
 #include "internals.h"
 #include "runtime.h"
+#include "trace.h"
 #include "triggers.h"
 #include "view.h"
 #include "vtime.h"
@@ -114,6 +115,7 @@ static void maybe_leave_precise(uint64_t count)
 bool exec_sync_view(unsigned vcpu)
 {
     int old_rw = v.watch_rw;
+    uint64_t old_traces = view_trace_digest();
     view_rebuild(&g_added);
     bool retranslate = false;
     if (cfg.pc == PC_SPLIT && g_added.n) {
@@ -122,9 +124,9 @@ bool exec_sync_view(unsigned vcpu)
             if (g_added.slots[i] != UINT64_MAX) qi_invalidate(vcpu, g_added.slots[i], cfg.arch->insn_align);
         retranslate = true;
     }
-    if (v.watch_rw != old_rw && cfg.watch != WATCH_NONE) {
-        /* memory callbacks are planted at translation */
-        if (cfg.watch == WATCH_REPLAY) qi_flush(vcpu); /* done when the vCPU next leaves the cpu loop (a restart does) */
+    /* memory callbacks and trace hooks are planted at translation */
+    if ((v.watch_rw != old_rw && cfg.watch != WATCH_NONE) || view_trace_digest() != old_traces) {
+        if (qi.restart) qi_flush(vcpu); /* done when the vCPU next leaves the cpu loop (a restart does) */
         else request_reset();
         retranslate = true;
     }
@@ -161,7 +163,7 @@ static void walk_to_armed_pc(unsigned vcpu, struct qf_vcpu *vs, const struct blo
     vs->walk_lo = b->pc;
     vs->walk_hi = target;
     STORE(g_slow, 1);
-    restart_block(vcpu, ra, false, 0);
+    restart_block(vcpu, ra, false, 0, false);
 }
 
 /* The slow part of a block start: the table changed, a watch or timer fired, pcs are armed. */
@@ -171,7 +173,7 @@ static void block_start_slow(unsigned vcpu, const struct block_info *b, uint64_t
     uint64_t pc = b->pc;
     /* The trigger table changed: a restart makes invalidated blocks and memory callbacks apply
      * to this block too. No trigger has been looked at yet, so nothing is suppressed. */
-    if (trig_view_stale() && exec_sync_view(vcpu) && cfg.pc == PC_SPLIT) restart_block(vcpu, ra, false, 0);
+    if (trig_view_stale() && exec_sync_view(vcpu) && cfg.pc == PC_SPLIT) restart_block(vcpu, ra, false, 0, false);
     /* the one-instruction block that re-executes a watched access: freeze after it */
     if (vs->r_on && count == vs->r_count && pc == vs->r_pc) return;
     if (vs->r_on) {
@@ -257,6 +259,15 @@ static void insn_exec_pc(unsigned vcpu, void *udata)
     freeze_if_hit(vcpu, glue_count_total(), in->pc, false, 0, true);
 }
 
+/* Before every instruction of a traced range. The inline count runs after this callback
+ * (registration order), so the total is this instruction's index. */
+static void insn_exec_trace(unsigned vcpu, void *udata)
+{
+    const struct insn_info *in = udata;
+    glue_block_start(vcpu);
+    trace_note(vcpu, in->pc, glue_count_total());
+}
+
 /* Next-instruction mode: before the instruction after one whose access fired a watch. */
 static void insn_exec_after_access(unsigned vcpu, void *udata)
 {
@@ -319,7 +330,7 @@ static void mem_cb(unsigned vcpu, qf_meminfo info, uint64_t vaddr, void *udata)
             vs->r_pc = in->pc;
             vs->r_count = glue_count_total() - 1;
             glue_count_adjust(vcpu, -1);
-            restart_block(vcpu, ra, false, 0);
+            restart_block(vcpu, ra, false, 0, false);
             /* not restarted: undo */
             glue_count_adjust(vcpu, 1);
             vs->r_on = false;
@@ -387,6 +398,10 @@ static void tb_trans(struct qf_tb *tb)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, insn_exec_after_access, flags, in);
         }
         uint64_t ipc = qemu_plugin_insn_vaddr(insn);
+        if (v.ntr && view_traced(ipc)) {
+            if (!in) in = insn_info(tb, i, n);
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, insn_exec_trace, QF_CB_NO_REGS, in);
+        }
         if (hook_pcs && trig_pc_armed_locked(ipc)) {
             if (!in) in = insn_info(tb, i, n);
             qemu_plugin_register_vcpu_insn_exec_cb(insn, insn_exec_pc, flags, in);
@@ -406,7 +421,11 @@ static void tb_trans(struct qf_tb *tb)
 
 /* ------------------------------------------------------------------------------------------ */
 
-static void on_qemu_exit(void) { send_line("! exit %" PRIu64, glue_count_total()); }
+static void on_qemu_exit(void)
+{
+    trace_flush_all();
+    send_line("! exit %" PRIu64, glue_count_total());
+}
 
 void exec_install(void) { register_callbacks(); }
 

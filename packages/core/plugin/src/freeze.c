@@ -16,6 +16,7 @@
 #include "internals.h"
 #include "link.h"
 #include "runtime.h"
+#include "trace.h"
 #include "triggers.h"
 #include "vtime.h"
 
@@ -29,6 +30,8 @@ static struct {
     bool restartable; /* at a block start with the internals: writes take effect by a restart */
     unsigned vcpu;
     uint64_t pc;
+    uintptr_t ra;     /* the return address into the block's code (restartable freezes) */
+    bool restored;    /* cpu_restore_state ran here: the block must restart, without restoring again */
     bool dirty;       /* something was written: restart the block so it applies */
     bool pc_pending;  /* a pc write, applied when the block restarts (or by set_pc) */
     uint64_t pc_value;
@@ -87,6 +90,22 @@ static int read_reg(unsigned cpu, const struct qf_reg *r, bool in_freeze, uint8_
     return -1;
 }
 
+/*
+ * A block start inside a Thumb IT block: QEMU keeps the IT state in the block's flags, and the
+ * block's first op zeroes env's copy, so xPSR/CPSR would read without its IT bits and a write of
+ * them would be lost. Restoring the state at the block start puts them back in env; the block must
+ * then be re-entered (the restore gave its instructions back to icount), and the restart looks the
+ * block up again with whatever IT state env then holds. (vCPU thread, frozen)
+ */
+static void restore_condexec(unsigned cpu, const struct qf_reg *r)
+{
+    if (r->gdb != 25 || strcmp(cfg.arch->target, "arm") != 0) return;
+    if (!fz.restartable || fz.restored || cpu != fz.vcpu) return;
+    if (!qi_restore(cpu, fz.ra)) return;
+    fz.restored = true;
+    fz.dirty = true;
+}
+
 static bool format_regs(unsigned cpu, bool in_freeze, struct strbuf *out)
 {
     const struct qf_arch *a = cfg.arch;
@@ -98,6 +117,7 @@ static bool format_regs(unsigned cpu, bool in_freeze, struct strbuf *out)
             value = fz.pc_pending ? fz.pc_value : fz.pc;
         } else {
             uint8_t b[16];
+            if (in_freeze) restore_condexec(cpu, r);
             int n = read_reg(cpu, r, in_freeze, b, sizeof(b));
             if (n <= 0 || n > 8) return false;
             value = le_value(b, n);
@@ -155,6 +175,7 @@ static void set_reg_work(void)
     }
     wk.cls = ERR_UNSUPPORTED;
     wk.why = "writing registers at a freeze needs QEMU internals or plugin API 5 (QEMU 10.1)";
+    restore_condexec(wk.cpu, r);
     if (!write_reg(wk.cpu, r, wk.value, true)) return;
     fz.dirty = true;
     wk.ok = true;
@@ -271,10 +292,10 @@ bool stopped_set_reg(unsigned cpu, int gdb, uint64_t value)
 /* Freeze and release                                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
-void restart_block(unsigned vcpu, uintptr_t ra, bool set_pc, uint64_t new_pc)
+void restart_block(unsigned vcpu, uintptr_t ra, bool set_pc, uint64_t new_pc, bool restored)
 {
     /* false: `ra` is not in a block (cannot happen for our direct callbacks); then carry on */
-    if (!qi_restore(vcpu, ra)) {
+    if (!restored && !qi_restore(vcpu, ra)) {
         fputs("qemu-fault plugin: cpu_restore_state failed; not restarting the block\n", stderr);
         return;
     }
@@ -328,9 +349,11 @@ void freeze_if_hit(unsigned vcpu, uint64_t count, uint64_t pc, bool exact, uintp
     fz.restartable = ra != 0 && qi.restart;
     fz.vcpu = vcpu;
     fz.pc = pc;
-    fz.dirty = fz.pc_pending = false;
+    fz.ra = ra;
+    fz.dirty = fz.pc_pending = fz.restored = false;
     pthread_mutex_unlock(&g_lock);
 
+    trace_flush_all(); /* what ran before the freeze is reported before it */
     send_line("! hit %" PRIu64 " 0x%" PRIx64 " %s %s t=%" PRIu64 " w=%" PRIu64 " cpu=%u ci=%" PRIu64 "%s", count, pc,
               fz.exact ? "exact" : "pc-only", tokens.text, mono_ns(), g_last_wake_ns, vcpu, glue_count_vcpu(vcpu),
               extra.text ? extra.text : "");
@@ -347,7 +370,7 @@ void freeze_if_hit(unsigned vcpu, uint64_t count, uint64_t pc, bool exact, uintp
         pthread_cond_wait(&g_cond, &g_lock);
     }
     fz.active = false;
-    bool dirty = fz.dirty, set_pc = fz.pc_pending, restartable = fz.restartable;
+    bool dirty = fz.dirty, set_pc = fz.pc_pending, restartable = fz.restartable, restored = fz.restored;
     uint64_t new_pc = fz.pc_value;
     pthread_mutex_unlock(&g_lock);
     g_last_wake_ns = mono_ns();
@@ -357,7 +380,7 @@ void freeze_if_hit(unsigned vcpu, uint64_t count, uint64_t pc, bool exact, uintp
         /* Do not fire the pc triggers of this point again when the block restarts here. */
         vs->s_count = count;
         vs->s_pc = pc;
-        restart_block(vcpu, ra, set_pc, new_pc);
+        restart_block(vcpu, ra, set_pc, new_pc, restored);
     }
     if (set_pc && cfg.write_pc) glue_set_pc(interworking_pc(vcpu, new_pc));
 }

@@ -52,9 +52,9 @@ struct qf_vcpu *vcpu_state(unsigned vcpu);
  * address into the block's code at a block start with the internals (0 otherwise): then
  * register and memory writes and newly armed triggers take effect by restarting the block. */
 void freeze_if_hit(unsigned vcpu, uint64_t count, uint64_t pc, bool exact, uintptr_t ra, bool pcs_ok);
-/* Abandons the running block at `ra` and re-enters it at env's pc (or `new_pc`). No return unless
- * QEMU cannot restore the state there. */
-void restart_block(unsigned vcpu, uintptr_t ra, bool set_pc, uint64_t new_pc);
+/* Abandons the running block at `ra` and re-enters it at env's pc (or `new_pc`); `restored`: the
+ * state was restored at `ra` already. No return unless QEMU cannot restore the state there. */
+void restart_block(unsigned vcpu, uintptr_t ra, bool set_pc, uint64_t new_pc, bool restored);
 bool frozen(void);
 void release_freeze(void);      /* the reader thread: Node said resume */
 void forget_node(void);         /* Node is gone: disarm everything, release a frozen vCPU */

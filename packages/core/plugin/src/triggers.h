@@ -12,13 +12,13 @@
 
 #include "protocol.h"
 
-enum trig_kind { TRIG_NONE, TRIG_INSN, TRIG_PC, TRIG_WATCH };
+enum trig_kind { TRIG_NONE, TRIG_INSN, TRIG_PC, TRIG_WATCH, TRIG_TRACE };
 
 struct trigger {
     enum trig_kind kind;
     char token[TOKEN_LEN];
-    uint64_t value; /* instruction index, pc or watch address */
-    uint64_t len;   /* watch: bytes */
+    uint64_t value; /* instruction index, pc, watch address or start of the traced range */
+    uint64_t len;   /* watch and trace: bytes */
     uint64_t skip;  /* pc and watch: matching executions/accesses to let pass first */
     int rw;         /* watch: 1 read, 2 write, 3 both */
     int cpu;        /* fires on this vCPU only, or -1 on any */

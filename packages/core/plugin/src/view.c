@@ -76,6 +76,15 @@ static void visit(const struct trigger *t, void *ctx)
         }
         v.w[v.nw++] = (struct watch_range){t->value, t->value + t->len, t->rw};
         v.watch_rw |= t->rw;
+    } else if (t->kind == TRIG_TRACE) {
+        if (v.ntr == v.trcap) {
+            v.trcap = v.trcap ? v.trcap * 2 : 4;
+            v.tr = realloc(v.tr, v.trcap * sizeof(*v.tr));
+            if (!v.tr) abort();
+        }
+        struct trace_range *tr = &v.tr[v.ntr++];
+        *tr = (struct trace_range){t->value, t->value + t->len, t->cpu, {0}};
+        memcpy(tr->token, t->token, sizeof(tr->token));
     }
 }
 
@@ -91,6 +100,7 @@ void view_rebuild(struct pc_set *added)
     memset(v.filter, 0, sizeof(v.filter));
     v.nw = 0;
     v.watch_rw = 0;
+    v.ntr = 0;
     struct rebuild r = {&old, added};
     pthread_mutex_lock(&g_lock);
     trig_view_synced();
@@ -121,4 +131,18 @@ bool view_watch_match(uint64_t addr, unsigned size, int bit)
     for (size_t i = 0; i < v.nw; i++)
         if ((v.w[i].rw & bit) && addr < v.w[i].hi && addr + size > v.w[i].lo) return true;
     return false;
+}
+
+bool view_traced(uint64_t pc)
+{
+    for (size_t i = 0; i < v.ntr; i++)
+        if (pc >= v.tr[i].lo && pc < v.tr[i].hi) return true;
+    return false;
+}
+
+uint64_t view_trace_digest(void)
+{
+    uint64_t h = v.ntr;
+    for (size_t i = 0; i < v.ntr; i++) h = h * 0x100000001B3ull ^ v.tr[i].lo ^ (v.tr[i].hi << 1);
+    return h;
 }

@@ -4,7 +4,7 @@ import type { QmpClient } from '../qmp/qmp-client.js';
 import type { SerialCapture } from '../serial/serial-capture.js';
 import type { SocketAddress } from '../transport/address.js';
 import type { Registers } from '../triggers/registers.js';
-import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
+import type { ExecutionRecording, TriggerCallback, TriggerHandle } from '../triggers/types.js';
 import { attach } from './attach.js';
 import { checkCommandLine, checkName, checkSymbolName, checkVerbose } from './checks.js';
 import { type CpuRef, Cpus } from './cpus.js';
@@ -16,7 +16,7 @@ import { MemoryAccess } from './memory-access.js';
 import type { BytesOptions, ConnectOptions, FrameworkChannels, FrameworkOptions, FrameworkSetup, RunStatus } from './options.js';
 import { RunControl } from './run-control.js';
 import { type RunOptions, type RunResult, runGuest } from './run-guest.js';
-import { TriggerCalls } from './trigger-calls.js';
+import { type ExecutionRange, TriggerCalls } from './trigger-calls.js';
 import type { AccessSize, Address, ValueOf, WritableValue } from './values.js';
 
 /**
@@ -42,6 +42,10 @@ export class FaultInjectionFramework {
     this.trace = trace;
     const { qmp, plugin, gdb } = channels;
     const symbol = (name: string) => this.symbol(name);
+    const symbolExtent = (name: string): [number, number] => {
+      const address = this.symbol(name);
+      return [address, address + this.channels.elf!.symbol(name).size];
+    };
     this.triggers = new TriggerCalls({
       qmp,
       plugin,
@@ -50,6 +54,7 @@ export class FaultInjectionFramework {
       callbackTimeoutMs: options.callbackTimeoutMs,
       trace,
       symbol,
+      symbolExtent,
     });
     const engine = this.triggers.engine;
     const control = new RunControl({ qmp, hmp: channels.hmp, engine, process: channels.process }, setup.running);
@@ -159,6 +164,15 @@ export class FaultInjectionFramework {
    */
   at(where: string | number, callback: TriggerCallback, options: { hit?: number } = {}): Promise<TriggerHandle> {
     return this.talk(() => this.triggers.at(where, callback, options.hit ?? 1));
+  }
+
+  /**
+   * Records every instruction executed in a function (`{ in: 'verify_pin' }`) or a pc range
+   * (`{ from, to }`, symbols or addresses, `to` excluded) from now on, in execution order, with
+   * each pc's execution count: what `at(pc, cb, { hit })` needs to come back to any of them.
+   */
+  recordExecution(range: ExecutionRange): Promise<ExecutionRecording> {
+    return this.talk(() => this.triggers.recordExecution(range));
   }
 
   /** Runs `callback` right after each guest write to [address, address + size), before the next instruction. */

@@ -1,13 +1,14 @@
-import { ChannelUnavailableError } from '../errors.js';
+import { ChannelUnavailableError, InvalidArgumentError } from '../errors.js';
 import type { GdbClient } from '../gdb/gdb-client.js';
 import { checkAddress, checkCount } from '../integers.js';
 import type { PluginChannel } from '../plugin/plugin-channel.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
+import { recordExecution } from '../triggers/execution-recorder.js';
 import type { FreezeServer, WatchKind } from '../triggers/freeze-server.js';
 import { PatchedTimeNotifier } from '../triggers/patched-time.js';
 import { gdbRegisters, type Registers, whilePaused } from '../triggers/registers.js';
 import { TriggerEngine } from '../triggers/trigger-engine.js';
-import type { TriggerCallback, TriggerHandle } from '../triggers/types.js';
+import type { ExecutionRecording, TriggerCallback, TriggerHandle } from '../triggers/types.js';
 import { checkCallback, checkHit, checkTimeNs } from './checks.js';
 import type { InjectionTrace } from './injection-trace.js';
 
@@ -22,7 +23,12 @@ export interface TriggerSources {
   trace: InjectionTrace;
   /** A symbol's address in the kernel ELF. */
   symbol(name: string): number;
+  /** A symbol's extent `[start, end)` in the kernel ELF (a function's body). */
+  symbolExtent(name: string): [number, number];
 }
+
+/** Where to record execution: a function (by symbol), or a pc range `[from, to)`. */
+export type ExecutionRange = { in: string } | { from: string | number; to: string | number };
 
 /**
  * The framework's time, trigger and register calls: arguments checked, symbols resolved, and
@@ -32,6 +38,7 @@ export interface TriggerSources {
 export class TriggerCalls {
   /** The freeze source, if this QEMU has one. */
   readonly engine: FreezeServer | undefined;
+  private recordings = 0;
 
   constructor(private readonly sources: TriggerSources) {
     const { trace } = sources;
@@ -70,6 +77,17 @@ export class TriggerCalls {
     checkCount(size, 'size');
     checkCallback(callback);
     return this.require(`on${kind[0]!.toUpperCase()}${kind.slice(1)}()`).watch(kind, address, size, callback);
+  }
+
+  /** Records every instruction executed in `range` from now until the recording is stopped. */
+  recordExecution(range: ExecutionRange): Promise<ExecutionRecording> {
+    const plugin = this.sources.plugin;
+    if (!plugin) {
+      throw new ChannelUnavailableError('qemu-fault plugin', 'recordExecution()', 'Use launch() (it loads the plugin).');
+    }
+    const [from, to] = 'in' in range ? this.sources.symbolExtent(range.in) : [this.location(range.from), this.location(range.to)];
+    if (!(to > from)) throw new InvalidArgumentError(`an execution range must not be empty: 0x${from.toString(16)}..0x${to.toString(16)}`);
+    return recordExecution(plugin, `rec${++this.recordings}`, from, to);
   }
 
   /** Registers at a freeze, or through the gdbstub while `paused()`. */

@@ -19,10 +19,11 @@ import {
   type PluginErrorClass,
   type PluginHello,
   type PluginHit,
+  type TracedInstruction,
 } from './protocol.js';
 import { refusalError } from './refusal.js';
 
-export type { PluginHello, PluginHit, PluginWatchHit } from './protocol.js';
+export type { PluginHello, PluginHit, PluginWatchHit, TracedInstruction } from './protocol.js';
 
 /** Access kinds for {@link PluginChannel.armWatch}. */
 export type PluginWatchKind = 'r' | 'w' | 'rw';
@@ -35,6 +36,8 @@ const DEFAULT_TIMEOUT_MS = 5000;
 
 export interface PluginEvents {
   hit: (hit: PluginHit) => void;
+  /** Instructions executed in a traced range, in execution order (sent before any later freeze). */
+  trace: (token: string, entries: TracedInstruction[]) => void;
   miss: (token: string, count: bigint) => void;
   exit: (count: bigint) => void;
   close: (err: Error | undefined) => void;
@@ -64,6 +67,7 @@ const HELLO_ID = 0;
 export class PluginChannel extends Session<string, PluginReply> {
   private readonly listeners: { [K in keyof PluginEvents]: Set<PluginEvents[K]> } = {
     hit: new Set(),
+    trace: new Set(),
     miss: new Set(),
     exit: new Set(),
     close: new Set(),
@@ -155,6 +159,16 @@ export class PluginChannel extends Session<string, PluginReply> {
     if (len < 1) throw new InvalidArgumentError('watch length must be at least 1');
     checkCount(skip, 'skip');
     await this.command('arm-watch', [token, kind, hex(toAddress(addr, 'address')), len, skip, ...cpuWord(options)]);
+  }
+
+  /**
+   * Traces every instruction executed with its pc in `[from, to)` (on `cpu` only, if given) until
+   * {@link disarm}: `trace` events carry them, in execution order, each batch before any freeze
+   * that follows it; {@link disarm}'s reply comes after the token's last batch.
+   */
+  async armTrace(token: string, from: bigint | number, to: bigint | number, options: CpuFilter = {}): Promise<void> {
+    checkToken(token);
+    await this.command('arm-trace', [token, hex(toAddress(from, 'from')), hex(toAddress(to, 'to')), ...cpuWord(options)]);
   }
 
   /** Reads guest memory as `cpu` sees it (virtual addresses), while frozen; MMIO reads have their side effects. */
@@ -264,6 +278,9 @@ export class PluginChannel extends Session<string, PluginReply> {
         return;
       case 'exit':
         for (const l of this.listeners.exit) l(line.count);
+        return;
+      case 'trace':
+        for (const l of this.listeners.trace) l(line.token, line.entries);
         return;
     }
   }

@@ -83,6 +83,14 @@ export interface PluginHit {
   watch?: PluginWatchHit;
 }
 
+/** One instruction of an execution trace (`arm-trace`). */
+export interface TracedInstruction {
+  cpu: number;
+  pc: bigint;
+  /** Its index among all instructions started since QEMU started (all vCPUs). */
+  count: bigint;
+}
+
 /** One decoded line. */
 export type PluginLine =
   | { type: 'ok'; id: number; data: string }
@@ -90,7 +98,8 @@ export type PluginLine =
   | { type: 'hello'; hello: PluginHello }
   | { type: 'hit'; hit: PluginHit }
   | { type: 'miss'; token: string; count: bigint }
-  | { type: 'exit'; count: bigint };
+  | { type: 'exit'; count: bigint }
+  | { type: 'trace'; token: string; entries: TracedInstruction[] };
 
 /** A command line (without the newline). Words must not contain spaces. */
 export function encodeCommand(id: number, verb: string, words: readonly (string | number | bigint)[] = []): string {
@@ -126,6 +135,14 @@ function decodeEvent(w: string[], line: string): PluginLine {
       return { type: 'miss', token: need(w[1], line), count: bigInt(w[2], line) };
     case 'exit':
       return { type: 'exit', count: bigInt(w[1], line) };
+    case 'trace':
+      return {
+        type: 'trace',
+        token: need(w[1], line),
+        entries: need(w[2], line)
+          .split(',')
+          .map((e) => decodeTraced(e, line)),
+      };
     default:
       throw new ProtocolError(`unknown plugin event: ${line}`);
   }
@@ -207,6 +224,13 @@ function decodeHit(w: string[], line: string): PluginHit {
     };
   }
   return hit;
+}
+
+/** `<cpu>:<pc hex>:<count hex>` */
+function decodeTraced(entry: string, line: string): TracedInstruction {
+  const m = /^(\d+):([0-9a-f]+):([0-9a-f]+)$/.exec(entry);
+  if (!m) throw new ProtocolError(`bad trace entry ${JSON.stringify(entry)} in plugin line: ${line.slice(0, 200)}`);
+  return { cpu: Number(m[1]), pc: BigInt(`0x${m[2]}`), count: BigInt(`0x${m[3]}`) };
 }
 
 /** `<gdb number>=<hex> ...` from `regs`. */

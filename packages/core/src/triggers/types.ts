@@ -47,3 +47,22 @@ export interface TriggerHandle {
   /** Disarms it (no-op once a one-shot trigger has fired). */
   cancel(): Promise<void>;
 }
+
+/** One instruction of an {@link ExecutionRecording}. */
+export interface ExecutedInstruction {
+  pc: number;
+  /** Which execution of this pc it was within the recording, from 1 (for `at(pc, cb, { hit })`). */
+  hit: number;
+  /** Its index among all instructions started since QEMU started. */
+  count: bigint;
+  /** The vCPU that executed it. */
+  cpu: number;
+}
+
+/** The instructions executed in a pc range, in execution order, as they are recorded. */
+export interface ExecutionRecording {
+  /** What has been recorded so far (complete up to the last freeze). */
+  readonly instructions: readonly ExecutedInstruction[];
+  /** Stops recording; resolves with everything recorded. Idempotent. */
+  stop(): Promise<ExecutedInstruction[]>;
+}
