@@ -51,10 +51,14 @@ async function scratch(): Promise<string> {
   return dir;
 }
 
-/** A QEMU started the README's way, with every side channel on sockets in `dir`. */
+/** A QEMU started the README's way, with every side channel and our plugin on sockets in `dir`. */
 async function handStarted(): Promise<{ dir: string; pid: number; connect: string[] }> {
   const dir = await scratch();
   const sock = (name: string) => join(dir, `${name}-sock`);
+  const plugin = cli(['plugin', '--qemu', qemuBinary(), '--socket', sock('plugin'), '--json']);
+  expect(await plugin.code, plugin.err()).toBe(0);
+  const { args: pluginArgs, socket } = JSON.parse(plugin.out()) as { args: string[]; socket: string };
+  expect(socket).toBe(sock('plugin'));
   const child = spawn(
     qemuBinary(),
     [
@@ -68,8 +72,7 @@ async function handStarted(): Promise<{ dir: string; pid: number; connect: strin
       '-nodefaults',
       '-accel',
       'tcg',
-      '-icount',
-      'shift=0,sleep=off',
+      ...pluginArgs,
       '-semihosting-config',
       'enable=on,target=native',
       '-qmp',
@@ -88,15 +91,20 @@ async function handStarted(): Promise<{ dir: string; pid: number; connect: strin
     { stdio: 'ignore' },
   );
   cleanups.push(() => void child.kill('SIGKILL'));
-  expect(await eventually(() => ['qmp', 'qtest', 'gdb', 'serial'].every((n) => existsSync(sock(n))), 10_000)).toBe(true);
-  const connect = [sock('qmp'), '--qtest', sock('qtest'), '--gdb', sock('gdb'), '--serial', sock('serial'), '--kernel', firmware()];
+  expect(await eventually(() => ['qmp', 'qtest', 'gdb', 'serial', 'plugin'].every((n) => existsSync(sock(n))), 10_000)).toBe(true);
+  const connect = [
+    sock('qmp'),
+    ...['qtest', 'gdb', 'serial', 'plugin'].flatMap((n) => [`--${n}`, sock(n)]),
+    '--kernel',
+    firmware(),
+  ];
   return { dir, pid: child.pid!, connect };
 }
 
 /** `qemu-fault launch --json`: resolves once it printed where QEMU listens. */
 async function launched(
   extra: string[] = [],
-): Promise<{ run: Run; info: { pid: number; dir: string; qmp: string; qtest: string; gdb: string; serial: string } }> {
+): Promise<{ run: Run; info: { pid: number; dir: string; qmp: string; qtest: string; gdb: string; serial: string; plugin: string } }> {
   const run = cli(['launch', firmware(), '--json', ...extra]);
   expect(await eventually(() => run.out().includes('\n') || run.child.exitCode !== null, 15_000), run.err()).toBe(true);
   return { run, info: JSON.parse(run.out().split('\n')[0]!) };
@@ -107,7 +115,7 @@ describe('qemu-fault (usage)', () => {
     const help = cli(['--help']);
     expect(await help.code).toBe(0);
     expect(help.out()).toMatch(/Usage: qemu-fault <command>[\s\S]*run <scenario> <qmp-address>[\s\S]*Exit codes: 0 ok, 1/);
-    for (const command of ['run', 'repl', 'launch']) {
+    for (const command of ['run', 'repl', 'launch', 'plugin']) {
       const run = cli([command, '--help']);
       expect(await run.code, command).toBe(0);
       expect(run.out()).toContain(`Usage: qemu-fault ${command}`);
@@ -158,7 +166,10 @@ describe('qemu-fault run / repl, against a QEMU started by hand', () => {
     const run = cli(['run', join(scenarios, 'write-mem-callback.ts'), ...qemu.connect, '--verbose', '1'], { cwd: join(root, 'examples') });
     expect(await run.code, run.err()).toBe(0);
     expect(run.out()).toMatch(/write @0x[0-9a-f]+ size 4 value 0xdeadbeef from cpu 0/);
-    expect(run.out()).toContain('read back 0xdeadbeef');
+    // notify(1 s) as the original did: the plugin froze the guest there (or at its wake-up right after)
+    const at = /(\d+) ns: read back 0xdeadbeef/.exec(run.out());
+    expect(Number(at?.[1])).toBeGreaterThanOrEqual(1_000_000_000);
+    expect(Number(at?.[1])).toBeLessThan(1_010_000_000);
   });
 
   it('runs the ported "empty" example to the firmware\'s end (exit 0)', async () => {
@@ -237,10 +248,13 @@ describe('qemu-fault launch', () => {
       info.gdb,
       '--serial',
       info.serial,
+      '--plugin',
+      info.plugin,
       '--kernel',
       firmware(),
     ]);
     expect(await scenario.code, scenario.err()).toBe(0);
+    expect(scenario.out()).toMatch(/\d+ ns: read back 0xdeadbeef/);
     expect(await run.code).toBe(0);
     expect(run.err()).toMatch(/QEMU ended: QEMU exited with code 0/);
     expect(existsSync(info.dir)).toBe(false);
@@ -249,7 +263,7 @@ describe('qemu-fault launch', () => {
   it('prints a copy-pasteable summary by default', async () => {
     const run = cli(['launch', firmware()]);
     expect(await eventually(() => run.out().includes('Ctrl-C ends QEMU'), 15_000), run.err()).toBe(true);
-    expect(run.out()).toMatch(/qemu-fault repl \S+qmp\.sock --qtest \S+ --gdb \S+ --serial \S+ --kernel /);
+    expect(run.out()).toMatch(/qemu-fault repl \S+qmp\.sock --qtest \S+ --gdb \S+ --serial \S+ --plugin \S+plugin\.sock --kernel /);
     run.child.kill('SIGTERM');
     expect(await run.code).toBe(0);
   });

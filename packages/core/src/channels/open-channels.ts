@@ -5,7 +5,7 @@ import { GdbClient } from '../gdb/gdb-client.js';
 import { HmpMonitor } from '../hmp/hmp-monitor.js';
 import type { ChannelAddresses } from '../launch/qemu-args.js';
 import type { PluginListener } from '../plugin/listener.js';
-import type { PluginChannel } from '../plugin/plugin-channel.js';
+import { PluginChannel } from '../plugin/plugin-channel.js';
 import { QmpClient } from '../qmp/qmp-client.js';
 import { QtestClient } from '../qtest/qtest-client.js';
 import { SerialCapture } from '../serial/serial-capture.js';
@@ -36,7 +36,7 @@ export interface OpenChannelsOptions {
   retry?: boolean;
   /** Rejects when waiting is pointless (QEMU exited before it was ready); its error is then the one thrown. */
   abort?: Promise<never>;
-  /** Our plugin's listener, when QEMU loads the plugin: its connection is awaited like the sockets. */
+  /** Our plugin's listener, when QEMU loads the plugin and connects to us: awaited like the sockets. */
   plugin?: PluginListener | undefined;
   /** A hook per channel for verbose logging of every message. */
   trace?: (channel: 'qmp' | 'qtest' | 'gdb') => TraceFn;
@@ -64,13 +64,15 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
   // retries (a QEMU started by hand), that is when to try them.
   const side = <T>(what: string, address: SocketAddress, connect: (timeoutMs: number) => Promise<T>): Promise<T> =>
     options.retry ? open(what, address, connect) : qmp.then(() => open(what, address, connect));
-  const { qtest, gdb, serial, hmp } = addresses;
+  const { qtest, gdb, serial, hmp, plugin: pluginAt } = addresses;
   const connecting = [
     qmp,
     qtest && side('the qtest channel', qtest, (timeoutMs) => QtestClient.connect(qtest, { timeoutMs, trace: trace?.('qtest') })),
     gdb && side('the gdbstub', gdb, (timeoutMs) => GdbClient.connect(gdb, { timeoutMs, trace: trace?.('gdb') })),
     serial && side('the serial port', serial, (timeoutMs) => connectSocket(serial, { timeoutMs })),
-    options.plugin && acceptPlugin(options.plugin, limit, options.abort),
+    options.plugin
+      ? acceptPlugin(options.plugin, limit, options.abort)
+      : pluginAt && side('the qemu-fault plugin', pluginAt, (timeoutMs) => PluginChannel.connect(pluginAt, { timeoutMs })),
     // The monitor's client does not retry: it waits for QMP even when the others do not.
     hmp && qmp.then(() => open('the human monitor', hmp, (timeoutMs) => HmpMonitor.connect(unixPath(hmp), { timeoutMs }))),
   ] as const;

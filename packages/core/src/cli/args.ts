@@ -77,6 +77,7 @@ export const CONNECT_OPTIONS = {
   qtest: { type: 'string', value: 'PATH', help: "QEMU's -qtest socket: physical writes, GPIO, writes while running" },
   gdb: { type: 'string', value: 'PATH', help: "QEMU's -gdb socket: a CPU's view while paused, registers" },
   serial: { type: 'string', value: 'PATH', help: "a socket chardev carrying the guest's UART, captured as inj.serial" },
+  plugin: { type: 'string', value: 'PATH', help: "our plugin's socket (qemu-fault plugin): guest time, notify(), triggers" },
   kernel: { type: 'string', value: 'ELF', help: 'the firmware ELF, for inj.symbol(name)' },
   verbose: {
     type: 'string',
@@ -98,6 +99,7 @@ export function connectOptions(values: { [K in keyof typeof CONNECT_OPTIONS]?: s
   if (values.qtest !== undefined) options.qtest = values.qtest;
   if (values.gdb !== undefined) options.gdb = values.gdb;
   if (values.serial !== undefined) options.serial = values.serial;
+  if (values.plugin !== undefined) options.plugin = values.plugin;
   if (values.kernel !== undefined) options.kernel = values.kernel;
   if (values.verbose !== undefined) options.verbose = verboseLevel(values.verbose);
   if (values.timeout !== undefined) options.timeoutMs = positiveInteger(values.timeout, '--timeout');

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { connectWithin } from '../channels/connect-within.js';
 import { StartUpLimit } from '../channels/start-up-limit.js';
 import { readElf } from '../elf/elf-file.js';
@@ -6,6 +6,7 @@ import { channelAddresses } from '../launch/channel-addresses.js';
 import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
 import { buildQemuArgs, type ChannelAddresses } from '../launch/qemu-args.js';
 import { defaultQemuBinary } from '../launch/qemu-binary.js';
+import { pluginFor } from '../launch/qemu-plugin.js';
 import { exitedBeforeReady, QemuProcess, requireQemuBinary } from '../launch/qemu-process.js';
 import { DEFAULT_READY_TIMEOUT_MS } from '../launched/launch.js';
 import { formatAddress, type SocketAddress } from '../transport/address.js';
@@ -13,6 +14,7 @@ import { connectSocket } from '../transport/connect.js';
 import { HELP_OPTION, type OptionSpec, optionsHelp, parseCommand, positiveInteger } from './args.js';
 import { connectFailureCode, ExitCode } from './exit-codes.js';
 import { describeError, type Output } from './output.js';
+import { handStartedPluginArgs } from './plugin.js';
 import { watchSignals } from './signals.js';
 
 const OPTIONS = {
@@ -30,8 +32,8 @@ const OPTIONS = {
 
 export const LAUNCH_HELP = `Usage: qemu-fault launch <kernel> [options] [-- extra QEMU args...]
 
-Starts QEMU paused (-S) on <kernel> with QMP, qtest, the gdbstub and the guest's serial port on
-sockets in a private temp dir (mode 0700), waits until they answer, prints where to attach
+Starts QEMU paused (-S) on <kernel> with QMP, qtest, the gdbstub, the guest's serial port and (with
+--icount) our plugin on sockets in a private temp dir (mode 0700), waits until they answer, prints where to attach
 (\`qemu-fault repl\` / \`run\`, gdb, socat), and stays in the foreground. Ctrl-C or SIGTERM ends
 QEMU and removes the dir; so does QEMU ending by itself (e.g. the guest's semihosting exit).
 
@@ -67,21 +69,17 @@ export async function launchCommand(argv: readonly string[], out: Output): Promi
   try {
     const elf = await readElf(kernel);
     const binary = requireQemuBinary(values.qemu ?? defaultQemuBinary(elf));
-    dir = await createPrivateDir();
+    const [made, plugin] = await Promise.all([createPrivateDir(), icount === undefined ? undefined : pluginFor(binary)]);
+    dir = made;
     const addresses = await channelAddresses(dir.path, { qtest: true, gdb: true, serial: true, hmp: false }, values.tcp);
+    // With guest time, our plugin listens too: whoever attaches gets notify() and the triggers.
+    if (plugin) addresses.plugin = { kind: 'unix', path: join(dir.path, 'plugin.sock') };
+    const timeArgs = plugin && addresses.plugin?.kind === 'unix' ? handStartedPluginArgs(plugin.path, addresses.plugin.path, icount!) : [];
     const args = buildQemuArgs(
-      {
-        machine: values.machine,
-        kernel,
-        cpu: values.cpu,
-        memory: values.memory,
-        semihosting: true,
-        onReset,
-        args: [...(icount === undefined ? [] : ['-icount', `shift=${icount},sleep=off`]), ...rest],
-      },
+      { machine: values.machine, kernel, cpu: values.cpu, memory: values.memory, semihosting: true, onReset, args: [...timeArgs, ...rest] },
       addresses,
     );
-    // No plugin here (whoever attaches uses connect(), which has no time triggers): setpriv ties QEMU to us.
+    // The plugin lets QEMU run on when a client leaves; setpriv ties QEMU to this process.
     qemu = QemuProcess.start(binary, args);
     const ready = await Promise.race([waitUntilListening(qemu, addresses, readyMs), signals.received]);
     if (typeof ready === 'string') return await stop(qemu, ready, out);
@@ -156,7 +154,10 @@ function describeLaunch(
   addresses: ChannelAddresses,
 ): string {
   const at = printable(addresses);
-  const sides = ['qtest', 'gdb', 'serial'].map((name) => `--${name} ${shellQuote(at[name]!)}`).join(' ');
+  const sides = ['qtest', 'gdb', 'serial', 'plugin']
+    .filter((name) => at[name] !== undefined)
+    .map((name) => `--${name} ${shellQuote(at[name]!)}`)
+    .join(' ');
   const connect = `${shellQuote(at['qmp']!)} ${sides} --kernel ${shellQuote(summary.kernel)}`;
   const gdbTarget = addresses.gdb!.kind === 'unix' ? at['gdb']! : `localhost:${addresses.gdb!.kind === 'tcp' ? addresses.gdb!.port : ''}`;
   return [

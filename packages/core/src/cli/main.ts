@@ -30,6 +30,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'start QEMU paused with every channel and print where to attach',
     run: async (argv, out) => (await import('./launch.js')).launchCommand(argv, out),
   },
+  plugin: {
+    synopsis: 'plugin [--qemu BINARY]',
+    summary: 'build our plugin for a QEMU and print the arguments to start it by hand with',
+    run: async (argv, out) => (await import('./plugin.js')).pluginCommand(argv, out),
+  },
   campaign: {
     synopsis: 'campaign <config>',
     summary: 'run a fault campaign and write its reports',

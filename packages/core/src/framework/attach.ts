@@ -33,7 +33,13 @@ export async function attach<T extends { onClose(cleanup: () => Promise<void>): 
   const side = (at: string | SocketAddress | undefined) => (at === undefined ? undefined : parseAddress(at));
   const [opening, reading] = await Promise.allSettled([
     openChannels(
-      { qmp: parseAddress(address), qtest: side(options.qtest), gdb: side(options.gdb), serial: side(options.serial) },
+      {
+        qmp: parseAddress(address),
+        qtest: side(options.qtest),
+        gdb: side(options.gdb),
+        serial: side(options.serial),
+        plugin: side(options.plugin),
+      },
       { limit, trace: (name) => trace.channel(name) },
     ),
     options.kernel ? readElf(options.kernel) : undefined,

@@ -60,6 +60,11 @@ export interface ConnectOptions extends FrameworkOptions {
   gdb?: string | SocketAddress;
   /** A socket chardev carrying the guest's serial port, to capture its output. */
   serial?: string | SocketAddress;
+  /**
+   * Our plugin's socket, if QEMU loads it listening (`qemu-fault plugin` prints the arguments):
+   * guest time, `notify()`, PC and data triggers and exact registers, as on a launched QEMU.
+   */
+  plugin?: string | SocketAddress;
   /** The kernel ELF, for symbols. */
   kernel?: string;
   /** How long to try each socket (default {@link DEFAULT_CONNECT_TIMEOUT_MS} ms). */

@@ -8,6 +8,11 @@ export interface ChannelAddresses {
   serial?: SocketAddress | undefined;
   /** A human monitor (HMP, readline mode) on its own socket. */
   hmp?: SocketAddress | undefined;
+  /**
+   * Our plugin, where it listens (`-plugin <so>,listen=PATH`: a QEMU started by hand). Its
+   * `-plugin` argument needs the built plugin, so it is not among {@link buildQemuArgs}'s.
+   */
+  plugin?: SocketAddress | undefined;
 }
 
 /** What goes on QEMU's command line besides the channels. */

@@ -53,7 +53,7 @@ export class PluginListener {
 
   /** The `-plugin` argument for QEMU. */
   qemuArg(pluginPath: string, extra: Record<string, string> = {}): string {
-    return pluginArgument(pluginPath, this.path, extra);
+    return pluginArgument(pluginPath, { sock: this.path, ...extra });
   }
 
   /**
@@ -90,10 +90,9 @@ export class PluginListener {
   }
 }
 
-/** `-plugin` argument: QEMU splits its options at commas, so no path may contain one. */
-export function pluginArgument(pluginPath: string, socketPath: string, extra: Record<string, string> = {}): string {
-  if (pluginPath.includes(',') || socketPath.includes(','))
-    throw new InvalidArgumentError('plugin and socket paths must not contain commas');
-  const args = Object.entries({ sock: socketPath, ...extra }).map(([k, v]) => `${k}=${v}`);
-  return [pluginPath, ...args].join(',');
+/** `-plugin` argument: QEMU splits its options at commas, so neither path nor value may contain one. */
+export function pluginArgument(pluginPath: string, args: Record<string, string>): string {
+  const values = Object.values(args);
+  if (pluginPath.includes(',') || values.some((v) => v.includes(','))) throw new InvalidArgumentError('plugin and socket paths must not contain commas');
+  return [pluginPath, ...Object.entries(args).map(([k, v]) => `${k}=${v}`)].join(',');
 }
