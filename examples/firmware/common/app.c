@@ -1,5 +1,7 @@
 /* faultdemo: one application that offers every fault-injection target the
- * framework's tests use. Everything is timed by SysTick (1 ms) or by loop
+ * framework's tests use. Everything is timed by the 1 ms tick (SysTick on
+ * Cortex-M, the CLINT timer on RISC-V, the generic timer or a board timer on
+ * the A/R profiles; arch.h) or by loop
  * counts, so a run under `-icount shift=0,sleep=off` is fully deterministic.
  * Symbols and messages are documented in ../README.md; keep them in sync. */
 #include <stdint.h>
@@ -63,7 +65,7 @@ volatile uint32_t calib_offset = 7;   /* UNGUARDED: corrupting it silently chang
 const uint32_t pin_secret = 4711;     /* flash; compared by check_pin (check_pin.S) */
 
 /* --- Zero-initialised state (.bss) --- */
-volatile uint32_t ticks;              /* SysTick interrupts since start (1 ms each) */
+volatile uint32_t ticks;              /* tick interrupts since start (1 ms each) */
 volatile uint32_t loop_counter;       /* busy-work counter: BUSY_ITERS per tick */
 volatile uint32_t sensor_value;       /* written once per tick by sensor_read() */
 volatile uint32_t result;             /* accumulated from sensor_value + calib_offset */
@@ -114,7 +116,7 @@ static __attribute__((noreturn)) void fault_detected(const char *msg, uint32_t c
     safe_state(cause_name[cause], code);
 }
 
-/* First watchdog expiry (NMI on mps2-an385, IRQ 18 on lm3s6965evb). The
+/* First watchdog expiry (NMI on mps2-an385/an505, IRQ 18 on lm3s6965evb). The
  * reset itself follows one period later unless the firmware is fed. */
 void app_watchdog_bark(void)
 {
@@ -202,7 +204,7 @@ static __attribute__((noreturn)) void finish(void)
 
 /* Sleep (WFI) until the tick counter moves past `handled`. Interrupts are
  * masked around the test so a tick cannot slip in between check and WFI;
- * WFI still wakes on the pending SysTick. */
+ * WFI (arch_idle) still wakes on the pending tick. */
 static void wait_tick(uint32_t handled)
 {
     irq_disable();
@@ -214,7 +216,7 @@ static void wait_tick(uint32_t handled)
     irq_enable();
 }
 
-/* One pass per SysTick tick. */
+/* One pass per tick. */
 __attribute__((noinline, noreturn)) void app_loop(void)
 {
     uint32_t handled = 0;

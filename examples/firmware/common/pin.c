@@ -5,8 +5,9 @@
  *                 loop over the digits, hardened status constants
  *   pin_dup       (-DPIN_DUPLICATED_CHECK) the same with the checks duplicated:
  *                 the comparison runs twice and both must pass, the counter
- *                 update and the caller's test are each checked again. A
- *                 mismatch between the copies is an attack: exit 8.
+ *                 has a complemented shadow copy that is checked before and
+ *                 after the update, and the caller tests the status twice. A
+ *                 mismatch between two copies is an attack: exit 8.
  *
  * With the wrong PIN (the default), no single skipped instruction in
  * verify_pin makes pin_dup grant access: it is either without effect or
@@ -21,7 +22,7 @@
 #define APP_NAME "pin"
 #endif
 
-#define PIN_LEN        4u
+#define PIN_LEN        8u
 #define PIN_MAX_TRIES  3u
 
 /* Status words with a large Hamming distance: a skipped "mov" leaves a
@@ -35,13 +36,19 @@
 enum { EXIT_DENIED = 0, EXIT_HARDFAULT = 6, EXIT_ATTACK = 8, EXIT_GRANTED = 9, EXIT_LOCKED = 10 };
 
 #define PARAM __attribute__((section(".params")))
-/* The PIN the "user" typed, one digit per byte: wrong on purpose. A test may
+/* The PIN the "user" typed, one digit per byte: wrong on purpose, in the last
+ * digit only (an attacker who knows seven of eight). A test may
  * change it before the first instruction, like every .params word. */
-volatile uint8_t pin_entered[PIN_LEN] PARAM = { 1, 2, 3, 4 };
+volatile uint8_t pin_entered[PIN_LEN] PARAM = { 4, 7, 1, 1, 0, 8, 1, 6 };
 volatile uint32_t pin_tries_init PARAM = PIN_MAX_TRIES; /* retry counter at boot */
 
-const uint8_t pin_reference[PIN_LEN] = { 4, 7, 1, 1 };  /* flash: the right PIN */
+const uint8_t pin_reference[PIN_LEN] = { 4, 7, 1, 1, 0, 8, 1, 5 };  /* flash: the right PIN */
 volatile uint32_t pin_tries_left;  /* retry counter, set from pin_tries_init */
+#ifdef PIN_DUPLICATED_CHECK
+/* Its shadow copy, ~pin_tries_left, in another section (so that its address
+ * is computed separately): written and checked next to the counter. */
+volatile uint32_t pin_tries_shadow __attribute__((section(".data.pin_shadow"))) = ~0u;
+#endif
 volatile uint32_t pin_status;      /* what verify_pin returned */
 volatile uint32_t pin_attacks;     /* countermeasure triggers (pin_dup) */
 
@@ -67,15 +74,24 @@ static inline __attribute__((always_inline)) uint32_t compare_digits(const volat
     return status;
 }
 
+/* An optimisation barrier: the compiler must treat v as unknown, so a value
+ * computed from it is computed again, not reused. */
+#define OPAQUE(v) ({ uint32_t o_ = (v); __asm volatile("" : "+r"(o_)); o_; })
+
 __attribute__((noinline)) uint32_t verify_pin(const volatile uint8_t *candidate)
 {
     uint32_t tries = pin_tries_left;
     if (tries == 0)
         return PIN_LOCKED;
-    pin_tries_left = tries - 1u;      /* decrement first: a cut power keeps it spent */
 #ifdef PIN_DUPLICATED_CHECK
-    if (pin_tries_left != tries - 1u)
+    if (tries != ~pin_tries_shadow)   /* counter and shadow must agree */
         pin_attack_detected();
+    pin_tries_left = tries - 1u;      /* decrement first: a cut power keeps it spent */
+    pin_tries_shadow = 0u - OPAQUE(tries); /* = ~(tries - 1), computed apart */
+    if (pin_tries_left != ~pin_tries_shadow)
+        pin_attack_detected();
+#else
+    pin_tries_left = tries - 1u;      /* decrement first: a cut power keeps it spent */
 #endif
     if (compare_digits(candidate) == BOOL_TRUE) {
 #ifdef PIN_DUPLICATED_CHECK
@@ -83,6 +99,9 @@ __attribute__((noinline)) uint32_t verify_pin(const volatile uint8_t *candidate)
             pin_attack_detected();
 #endif
         pin_tries_left = PIN_MAX_TRIES;
+#ifdef PIN_DUPLICATED_CHECK
+        pin_tries_shadow = ~PIN_MAX_TRIES;
+#endif
         return PIN_OK;
     }
     return PIN_WRONG;
@@ -100,6 +119,9 @@ int main(void)
     put_str(board_name);
     put_line(" " APP_NAME);
     pin_tries_left = pin_tries_init;
+#ifdef PIN_DUPLICATED_CHECK
+    pin_tries_shadow = ~pin_tries_init;
+#endif
 
     pin_status = verify_pin(pin_entered);
     if (pin_status == PIN_OK) {

@@ -14,10 +14,23 @@ void irq_handler(void)
     board_irq_entry();
 }
 
+/* A fault inside the fault handler (its semihosting exit traps when QEMU runs
+ * without -semihosting-config enable=on): report once, then stop here. */
+static volatile uint32_t in_fault_handler;
+
+static void fault_reentry_guard(void)
+{
+    if (in_fault_handler)
+        for (;;)
+            __asm volatile("wfi");
+    in_fault_handler = 1;
+}
+
 /* kind: the vector's group/type (0x10 = synchronous, current EL with SPx,
  * the only one expected); esr/elr/far: ESR_EL1, ELR_EL1, FAR_EL1. */
 __attribute__((noreturn)) void fault_handler(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far)
 {
+    fault_reentry_guard();
     if (kind == 0x10) {
         put_line("FAULT: exception");
         put_kv_hexptr("fault cause", esr);

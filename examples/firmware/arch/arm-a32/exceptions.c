@@ -13,10 +13,23 @@ void irq_handler(void)
     board_irq_entry();
 }
 
+/* A fault inside the fault handler (its semihosting exit traps when QEMU runs
+ * without -semihosting-config enable=on): report once, then stop here. */
+static volatile uint32_t in_fault_handler;
+
+static void fault_reentry_guard(void)
+{
+    if (in_fault_handler)
+        for (;;)
+            __asm volatile("wfi");
+    in_fault_handler = 1;
+}
+
 /* offset: the vector (0x04 undef, 0x08 SVC, 0x0C prefetch abort, 0x10 data
  * abort, 0x1C FIQ); lr: that mode's link register. */
 __attribute__((noreturn)) void fault_handler(uint32_t offset, uint32_t lr)
 {
+    fault_reentry_guard();
     uint32_t pc, status = 0, addr = 0;
     switch (offset) {
     case 0x10: /* data abort: lr = insn + 8 */

@@ -105,11 +105,24 @@ void arch_system_reset(void)
     board_system_reset();
 }
 
+/* A fault inside the fault handler (its semihosting exit traps when QEMU runs
+ * without -semihosting-config enable=on): report once, then stop here. */
+static volatile uint32_t in_fault_handler;
+
+static void fault_reentry_guard(void)
+{
+    if (in_fault_handler)
+        for (;;)
+            __asm volatile("wfi");
+    in_fault_handler = 1;
+}
+
 /* Every synchronous exception ends here (from trap_entry, on a fresh stack):
  * illegal instruction, access fault, misaligned access, ecall, and ebreak
  * when semihosting is off. */
 __attribute__((noreturn)) void fault_handler(uintptr_t mcause, uintptr_t mepc, uintptr_t mtval)
 {
+    fault_reentry_guard();
     put_line("FAULT: exception");
     put_kv_hexptr("fault cause", mcause);
     put_kv_hexptr("fault pc", mepc);

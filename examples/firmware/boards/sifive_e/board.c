@@ -9,10 +9,13 @@ extern void fault_exit(const char *what, uint32_t pc) __attribute__((noreturn));
 extern void _start(void) __attribute__((noreturn));
 
 const char board_name[] = BOARD_NAME;
-/* QEMU 8.0 added the AON block (watchdog) to sifive_e and, with it, moved the
- * CLINT's mtime from 10 MHz to the 32768 Hz low-frequency clock of the real
- * FE310. The AON's wdogcmp0 resets to 0xBEEF; on QEMU 7.2 the AON range is
- * unimplemented and reads 0. */
+/* QEMU's sifive_e has run the CLINT's mtime at 10 MHz (7.2) and, since a 2023
+ * change, at the FE310's 32768 Hz low-frequency clock (10.0, 11.1). The two
+ * versions also differ in the AON block (watchdog), added a little earlier:
+ * its wdogcmp0 resets to 0xBEEF where it exists and reads 0 on 7.2
+ * (unimplemented), so the firmware takes AON present = 32768 Hz. Right for
+ * 7.2, 10.0 and 11.1; a QEMU from between the two changes (8.x) would have
+ * the AON block with a 10 MHz mtime. */
 #define AON_WDOGCMP0   (*(volatile uint32_t *)0x10000020u)
 static uint32_t mtime_hz;
 
@@ -62,19 +65,17 @@ void board_uart_putc(char c)
     UART_TXDATA = (uint8_t)c;
 }
 
-/* QEMU >= 9.x models an 8-byte TX FIFO that it drains 100 ns (virtual time)
+/* Newer QEMU (10.0, 11.1) models an 8-byte TX FIFO that it drains 100 ns (virtual time)
  * after the last write; QEMU exits at the semihosting call, so sh_exit()
- * calls this first. ip.txwm means "FIFO empty" with txcnt = 1 on QEMU 11 and
- * 7.2 (no FIFO), but QEMU 10.0 sets it whenever txcnt != 0, so also wait 2 us
- * of mtime (at least 2 counts: 61 us at 32768 Hz), which covers the drain
- * delay on every version and icount shift. */
+ * calls this first. With txcnt = 1, ip.txwm means "FIFO empty" on QEMU 11
+ * (and is always set on 7.2, which has no FIFO), but QEMU 10.0 sets it
+ * whenever txcnt != 0. So also spin 1000 loops (about 4 us of guest time at
+ * -icount shift=0, and more than 100 ns on any host without -icount). */
 void board_uart_flush(void)
 {
     while (!(UART_IP & IP_TXWM))
         ;
-    uint32_t wait = board_mtime_hz() / 500000u;
-    uint64_t until = arch_mtime() + (wait < 2u ? 2u : wait);
-    while (arch_mtime() < until)
+    for (volatile uint32_t i = 0; i < 1000u; i++)
         ;
 }
 
