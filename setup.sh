@@ -18,7 +18,7 @@ for arg in "$@"; do
 done
 
 PNPM_VERSION=12.4.2
-DEBIAN_PACKAGES=(qemu-system-arm qemu-utils gcc-arm-none-eabi libnewlib-arm-none-eabi make gcc libc6-dev util-linux chromium)
+DEBIAN_PACKAGES=(qemu-system-arm qemu-system-misc qemu-utils gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf gcc-aarch64-linux-gnu make gcc libc6-dev util-linux chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -1,14 +1,18 @@
 /* faultdemo: one application that offers every fault-injection target the
- * framework's tests use. Everything is timed by SysTick (1 ms) or by loop
+ * framework's tests use. Everything is timed by the 1 ms tick (SysTick on
+ * Cortex-M, the CLINT timer on RISC-V, the generic timer or a board timer on
+ * the A/R profiles; arch.h) or by loop
  * counts, so a run under `-icount shift=0,sleep=off` is fully deterministic.
  * Symbols and messages are documented in ../README.md; keep them in sync. */
 #include <stdint.h>
+#include "arch.h"
 #include "board.h"
-#include "cm3.h"
 #include "io.h"
 #include "semihost.h"
 
+#ifndef APP_NAME
 #define APP_NAME        "faultdemo"
+#endif
 #define GUARD_MAGIC     0xC0FFEE42u
 #define CONFIG_CRC      0x3F7F90B9u /* zlib.crc32 of config[] as little-endian words */
 #define SENSOR_MIN      100u
@@ -41,6 +45,12 @@ volatile uint32_t fault_action PARAM = ACTION_SAFE_STATE;
 volatile uint32_t wdt_enabled PARAM = 1;       /* 0 = never start the watchdog */
 volatile uint32_t wdt_feed_enabled PARAM = 1;
 volatile uint32_t auth_pin_entered PARAM = 1234;  /* wrong on purpose */
+#ifdef HAVE_CHECK_PIN_WIDE
+/* Which instruction-skip target authenticate() uses: 0 = check_pin (the
+ * architecture's short branch: 2 bytes on RISC-V and Thumb), 1 =
+ * check_pin_wide (a 4-byte branch). Only where both exist. */
+volatile uint32_t auth_variant PARAM = 0;
+#endif
 
 /* --- Ordinary initialised data (.data, copied from flash at every reset) --- */
 volatile uint32_t guard = GUARD_MAGIC;
@@ -55,7 +65,7 @@ volatile uint32_t calib_offset = 7;   /* UNGUARDED: corrupting it silently chang
 const uint32_t pin_secret = 4711;     /* flash; compared by check_pin (check_pin.S) */
 
 /* --- Zero-initialised state (.bss) --- */
-volatile uint32_t ticks;              /* SysTick interrupts since start (1 ms each) */
+volatile uint32_t ticks;              /* tick interrupts since start (1 ms each) */
 volatile uint32_t loop_counter;       /* busy-work counter: BUSY_ITERS per tick */
 volatile uint32_t sensor_value;       /* written once per tick by sensor_read() */
 volatile uint32_t result;             /* accumulated from sensor_value + calib_offset */
@@ -71,8 +81,12 @@ volatile uint32_t boot_count NOINIT;
 volatile uint32_t reset_cause NOINIT;
 
 int check_pin(uint32_t entered); /* check_pin.S */
+#ifdef HAVE_CHECK_PIN_WIDE
+int check_pin_wide(uint32_t entered);
+#endif
 
-void SysTick_Handler(void)
+/* The 1 ms tick (SysTick_Handler on Cortex-M, see arch.h). */
+void APP_TICK_HANDLER(void)
 {
     ticks++;
 }
@@ -86,11 +100,7 @@ static __attribute__((noreturn)) void safe_state(const char *reason, uint32_t co
 
 static __attribute__((noreturn)) void system_reset(void)
 {
-    dsb();
-    SCB_AIRCR = AIRCR_VECTKEY | AIRCR_SYSRESETREQ;
-    dsb();
-    for (;;) /* QEMU resets (or exits with -no-reboot) asynchronously */
-        ;
+    arch_system_reset();
 }
 
 /* A detected fault: either safe state + exit, or reset (fault_action). */
@@ -106,7 +116,7 @@ static __attribute__((noreturn)) void fault_detected(const char *msg, uint32_t c
     safe_state(cause_name[cause], code);
 }
 
-/* First watchdog expiry (NMI on mps2-an385, IRQ 18 on lm3s6965evb). The
+/* First watchdog expiry (NMI on mps2-an385/an505, IRQ 18 on lm3s6965evb). The
  * reset itself follows one period later unless the firmware is fed. */
 void app_watchdog_bark(void)
 {
@@ -141,7 +151,12 @@ static void boot_record(void)
 /* noinline: keep these as separate, breakable functions with stable names. */
 __attribute__((noinline)) void authenticate(void)
 {
-    if (check_pin(auth_pin_entered)) {
+#ifdef HAVE_CHECK_PIN_WIDE
+    int ok = auth_variant ? check_pin_wide(auth_pin_entered) : check_pin(auth_pin_entered);
+#else
+    int ok = check_pin(auth_pin_entered);
+#endif
+    if (ok) {
         auth_granted = 1;
         put_line("auth: GRANTED");
     } else {
@@ -189,19 +204,19 @@ static __attribute__((noreturn)) void finish(void)
 
 /* Sleep (WFI) until the tick counter moves past `handled`. Interrupts are
  * masked around the test so a tick cannot slip in between check and WFI;
- * WFI still wakes on the pending SysTick. */
+ * WFI (arch_idle) still wakes on the pending tick. */
 static void wait_tick(uint32_t handled)
 {
     irq_disable();
     while (ticks == handled) {
-        wfi();
+        arch_idle();
         irq_enable();
         irq_disable();
     }
     irq_enable();
 }
 
-/* One pass per SysTick tick. */
+/* One pass per tick. */
 __attribute__((noinline, noreturn)) void app_loop(void)
 {
     uint32_t handled = 0;
@@ -258,9 +273,7 @@ int main(void)
 
     if (wdt_enabled)
         board_wdt_start(WDT_PERIOD_MS);
-    SYST_RVR = board_cpu_hz / 1000u - 1u;
-    SYST_CVR = 0;
-    SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE;
+    arch_tick_start();
 
     app_loop();
 }

@@ -14,6 +14,12 @@ void board_wdt_feed(void);
 int  board_safe_request(void);      /* 1 if the "safe state" input pin is high */
 void board_irq(uint32_t irqn);      /* external interrupt irqn (IPSR - 16) */
 
+/* Only on the boards whose architecture needs them (see arch/<arch>/arch_impl.h). */
+uint32_t board_mtime_hz(void);          /* RISC-V: CLINT mtime frequency */
+void board_system_reset(void) __attribute__((noreturn)); /* non-Cortex-M boards */
+void board_tick_start(void);            /* boards whose tick is a board timer */
+void board_uart_flush(void);            /* wait until the UART has sent everything */
+
 /* Provided by the application, called by the board's watchdog interrupt. */
 void app_watchdog_bark(void);
 

@@ -48,3 +48,23 @@ void put_kv_dec(const char *key, uint32_t v)
     put_dec(v);
     board_uart_putc('\n');
 }
+
+/* 0x + 8 hex digits on 32-bit targets, 16 on 64-bit ones (addresses). No
+ * table: the digits are computed, so this adds nothing to .rodata where it
+ * is not used (it is garbage-collected then). */
+void put_hexptr(uintptr_t v)
+{
+    put_str("0x");
+    for (int shift = (int)(8 * sizeof v) - 4; shift >= 0; shift -= 4) {
+        uint32_t d = (uint32_t)(v >> shift) & 0xfu;
+        board_uart_putc((char)(d < 10u ? '0' + d : 'a' + d - 10u));
+    }
+}
+
+void put_kv_hexptr(const char *key, uintptr_t v)
+{
+    put_str(key);
+    put_str(": ");
+    put_hexptr(v);
+    board_uart_putc('\n');
+}

@@ -10,5 +10,7 @@ void put_hex32(uint32_t v);                         /* 0x%08x */
 void put_dec(uint32_t v);
 void put_kv_hex(const char *key, uint32_t v);       /* "key: 0x%08x\n" */
 void put_kv_dec(const char *key, uint32_t v);       /* "key: %u\n" */
+void put_hexptr(uintptr_t v);                       /* 0x + 2*sizeof(void *) digits */
+void put_kv_hexptr(const char *key, uintptr_t v);   /* "key: 0x...\n" */
 
 #endif

@@ -11,7 +11,11 @@ void sh_exit(uint32_t code)
     volatile uint32_t block[2] = { ADP_Stopped_ApplicationExit, code };
     register uint32_t r0 __asm("r0") = SYS_EXIT_EXTENDED;
     register volatile uint32_t *r1 __asm("r1") = block;
-    __asm volatile("bkpt 0xab" : : "r"(r0), "r"(r1) : "memory");
+    /* semihost_exit_insn: a global label at the trap instruction, so a
+     * debugger or the framework can find the exit in the ELF. */
+    __asm volatile(".global semihost_exit_insn\n"
+                   "semihost_exit_insn:\n\t"
+                   "bkpt 0xab" : : "r"(r0), "r"(r1) : "memory");
     for (;;)    /* not reached when semihosting is enabled */
         ;
 }
