@@ -92,12 +92,7 @@ async function handStarted(): Promise<{ dir: string; pid: number; connect: strin
   );
   cleanups.push(() => void child.kill('SIGKILL'));
   expect(await eventually(() => ['qmp', 'qtest', 'gdb', 'serial', 'plugin'].every((n) => existsSync(sock(n))), 10_000)).toBe(true);
-  const connect = [
-    sock('qmp'),
-    ...['qtest', 'gdb', 'serial', 'plugin'].flatMap((n) => [`--${n}`, sock(n)]),
-    '--kernel',
-    firmware(),
-  ];
+  const connect = [sock('qmp'), ...['qtest', 'gdb', 'serial', 'plugin'].flatMap((n) => [`--${n}`, sock(n)]), '--kernel', firmware()];
   return { dir, pid: child.pid!, connect };
 }
 

@@ -93,6 +93,7 @@ export class PluginListener {
 /** `-plugin` argument: QEMU splits its options at commas, so neither path nor value may contain one. */
 export function pluginArgument(pluginPath: string, args: Record<string, string>): string {
   const values = Object.values(args);
-  if (pluginPath.includes(',') || values.some((v) => v.includes(','))) throw new InvalidArgumentError('plugin and socket paths must not contain commas');
+  if (pluginPath.includes(',') || values.some((v) => v.includes(',')))
+    throw new InvalidArgumentError('plugin and socket paths must not contain commas');
   return [pluginPath, ...Object.entries(args).map(([k, v]) => `${k}=${v}`)].join(',');
 }
