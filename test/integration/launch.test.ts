@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, stat } from 'node:fs/promises';
+import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -13,6 +13,7 @@ import {
   ReadyTimeoutError,
 } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
+import { compileSharedObject } from '../../packages/core/src/plugin/compile.js';
 import { firmware } from '../support/firmware.js';
 import { qemuBinary } from '../support/qemus.js';
 import { afterThisTest, scratchDir } from '../support/scratch.js';
@@ -182,5 +183,42 @@ describe('connect: attaching to a QEMU started by hand', () => {
     const err = await FaultInjectionFramework.connect('/nonexistent/qmp-sock', { timeoutMs: 500 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
     expect((err as Error).message).toMatch(/\/nonexistent\/qmp-sock.*ENOENT/);
+  });
+});
+
+describe('launch errors carry QEMU’s own words, at every stage of its start-up', () => {
+  async function refusal(args: string[], qemu = qemuBinary()): Promise<LaunchError> {
+    const err = await launch({ machine: 'mps2-an385', kernel: firmware(), qemu, args }).then(
+      async (q) => {
+        await q.close();
+        throw new Error('QEMU started');
+      },
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LaunchError);
+    return err as LaunchError;
+  }
+
+  it('a plugin QEMU cannot load (after QEMU created its sockets)', async () => {
+    expect((await refusal(['-plugin', '/nonexistent.so'])).message).toMatch(/Could not load plugin \/nonexistent\.so/);
+  });
+
+  it('a plugin QEMU refuses for its API version', async () => {
+    const dir = await scratchDir('qf-refused-');
+    const source = join(dir, 'future.c');
+    await writeFile(
+      source,
+      '#define EXPORT __attribute__((visibility("default")))\nEXPORT int qemu_plugin_version = 999;\nEXPORT int qemu_plugin_install(void) { return 0; }\n',
+    );
+    const so = join(dir, 'future.so');
+    await compileSharedObject(process.env['CC'] ?? 'cc', [source], so, []);
+    const err = await refusal(['-plugin', so]);
+    expect(err.message).toMatch(/Could not load plugin .*future\.so: plugin requires API version 999/);
+    expect(err.stderrTail).toMatch(/Could not load plugin/);
+  });
+
+  it('a binary for another target', async () => {
+    const riscv = qemuBinary('riscv32');
+    expect((await refusal([], riscv)).message).toMatch(/unsupported machine type/);
   });
 });

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { InvalidArgumentError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectionClosedError, ConnectionError, InvalidArgumentError } from '../errors.js';
 import { GdbClient } from '../gdb/gdb-client.js';
 // The human monitor's client moves to the sessions layer; this import follows it there.
 import { HmpMonitor } from '../hmp/hmp-monitor.js';
@@ -90,7 +91,7 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
     for (const settled of await Promise.allSettled(connecting)) {
       if (settled.status === 'fulfilled' && settled.value) void closeOne(settled.value);
     }
-    throw err;
+    throw await whyItFailed(err, options.abort);
   }
   const [qmpClient, qtestClient, gdbClient, serialSocket, plugin, monitor] = opened;
   if (plugin) plugin.qemuVersion = `${qmpClient.version.major}.${qmpClient.version.minor}.${qmpClient.version.micro}`;
@@ -112,6 +113,26 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
       await Promise.all([serialSocket, qtestClient, gdbClient, qmpClient].map((channel) => channel && closeOne(channel)));
     },
   };
+}
+
+/** How long a channel that broke during start-up waits for QEMU's exit to say why. */
+const EXIT_WAIT_MS = 2000;
+
+/**
+ * A channel that broke while QEMU starts (a socket QEMU closed: it refused a plugin, its
+ * arguments, its machine) is QEMU exiting: its own words on stderr say why, so the error is
+ * `abort`'s (the exit, with stderr) if QEMU exits soon after; otherwise it is `err`.
+ */
+async function whyItFailed(err: unknown, abort: Promise<never> | undefined): Promise<unknown> {
+  if (!abort || !(err instanceof ConnectionClosedError || err instanceof ConnectionError)) return err;
+  const exited = await Promise.race([
+    abort.then(
+      () => undefined,
+      (exit: unknown) => exit,
+    ),
+    sleep(EXIT_WAIT_MS).then(() => undefined),
+  ]);
+  return exited ?? err;
 }
 
 /** Waits for our plugin to connect from QEMU, within the limit. */

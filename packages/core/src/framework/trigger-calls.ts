@@ -1,7 +1,8 @@
-import { ChannelUnavailableError, InvalidArgumentError } from '../errors.js';
+import { ChannelUnavailableError, InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { GdbClient } from '../gdb/gdb-client.js';
 import { checkAddress, checkCount } from '../integers.js';
 import type { PluginChannel } from '../plugin/plugin-channel.js';
+import { describeQemu } from '../plugin/refusal.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import { recordExecution } from '../triggers/execution-recorder.js';
 import type { FreezeServer, WatchKind } from '../triggers/freeze-server.js';
@@ -51,6 +52,7 @@ export class TriggerCalls {
   }
 
   now(): Promise<number> {
+    this.needsGuestTime('now()');
     return this.require('now()').now();
   }
 
@@ -61,6 +63,7 @@ export class TriggerCalls {
   async notify(timeNs: number, callback: TriggerCallback, relative: boolean): Promise<TriggerHandle> {
     checkTimeNs(timeNs);
     checkCallback(callback);
+    this.needsGuestTime('notify()');
     const engine = this.require('notify()');
     return engine.notify(relative ? (await engine.now()) + timeNs : timeNs, callback);
   }
@@ -76,7 +79,12 @@ export class TriggerCalls {
     const address = this.location(where);
     checkCount(size, 'size');
     checkCallback(callback);
-    return this.require(`on${kind[0]!.toUpperCase()}${kind.slice(1)}()`).watch(kind, address, size, callback);
+    const feature = `on${kind[0]!.toUpperCase()}${kind.slice(1)}()`;
+    const plugin = this.sources.plugin;
+    if (plugin?.hello.watch === 'none') {
+      throw new UnsupportedError(feature, `data watchpoints need QEMU internals or plugin API 2 (QEMU 9.0) (${describeQemu(plugin)})`);
+    }
+    return this.require(feature).watch(kind, address, size, callback);
   }
 
   /** Records every instruction executed in `range` from now until the recording is stopped. */
@@ -95,6 +103,17 @@ export class TriggerCalls {
     if (this.engine) return this.engine.registers(paused);
     if (this.sources.gdb) return whilePaused(gdbRegisters(this.sources.gdb), paused);
     throw new ChannelUnavailableError('gdbstub', 'registers', 'Start QEMU with -gdb and pass it to connect(), or use launch().');
+  }
+
+  /** Guest time is QEMU's virtual clock: reading it, and stopping at it, need QEMU's internals. */
+  private needsGuestTime(feature: string): void {
+    const plugin = this.sources.plugin;
+    if (plugin && !plugin.hello.clock) {
+      throw new UnsupportedError(
+        feature,
+        `guest time needs QEMU's internal clock and timer functions, which no plugin API version offers (${describeQemu(plugin)})`,
+      );
+    }
   }
 
   private require(feature: string): FreezeServer {

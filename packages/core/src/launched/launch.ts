@@ -64,6 +64,13 @@ export interface LaunchOptions extends FrameworkOptions {
    * `false` runs plain TCG without them. Default `{ shift: 0 }`.
    */
   time?: { shift?: number } | false;
+  /**
+   * `ignore`: the plugin behaves as on a QEMU that exports only its plugin API (upstream's default
+   * build), to check that a suite runs there; what that QEMU cannot do then throws
+   * `UnsupportedError`. Default `use`: QEMU's internal functions where the binary exports them
+   * (Debian's and Ubuntu's do).
+   */
+  internals?: 'use' | 'ignore';
 }
 
 /**
@@ -76,6 +83,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
     throw new InvalidArgumentError('launch() needs a `machine`, e.g. { machine: "mps2-an385", kernel: "firmware.elf" }');
   }
   const shift = options.time === false ? undefined : (options.time?.shift ?? 0);
+  if (options.internals !== undefined && options.internals !== 'use' && options.internals !== 'ignore') {
+    throw new InvalidArgumentError(`internals must be 'use' or 'ignore', got ${String(options.internals)}`);
+  }
   if (shift !== undefined && !(Number.isInteger(shift) && shift >= 0 && shift <= 10)) {
     throw new InvalidArgumentError(`time.shift must be an integer from 0 to 10, got ${String(shift)}`);
   }
@@ -99,7 +109,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
     if (plugin) {
       listener = await PluginListener.create(join(tmp.path, 'plugin.sock'));
       // on-disconnect=exit: if this process dies, even by SIGKILL, its socket closes and QEMU exits.
-      extraArgs.push('-icount', `shift=${shift},sleep=off`, '-plugin', listener.qemuArg(plugin.path, { 'on-disconnect': 'exit' }));
+      const pluginArgs = { 'on-disconnect': 'exit', ...(options.internals === 'ignore' ? { internals: 'none' } : {}) };
+      extraArgs.push('-icount', `shift=${shift},sleep=off`, '-plugin', listener.qemuArg(plugin.path, pluginArgs));
     }
     const commandLine = buildQemuArgs(
       {

@@ -4,6 +4,9 @@ import { FreezeServer, type FreezeServerOptions, type WatchKind } from './freeze
 import { type ArmRegisterName, checkRegisterValue, type Registers, registerNumber, XPSR } from './registers.js';
 import type { AccessInfo, TriggerCallback, TriggerContext, TriggerHandle, TriggerKind } from './types.js';
 
+/** `timeNs` where QEMU's virtual clock cannot be read (a QEMU without its internals). */
+const UNKNOWN_TIME = -1;
+
 /** The single virtual-clock timer all time notifications share. */
 const VTIME_TOKEN = 'vt';
 
@@ -174,7 +177,8 @@ export class TriggerEngine extends FreezeServer {
     this.started = true;
     // The clock where the guest actually stands: a timer that ran while the guest idled in WFI
     // freezes it only at its first instruction after waking, later than the armed time.
-    const timeNs = Number(await this.plugin.vtime());
+    // Without QEMU's internals its virtual clock cannot be read: the time is unknown (-1).
+    const timeNs = this.plugin.hello.clock ? Number(await this.plugin.vtime()) : UNKNOWN_TIME;
     this.frozenAt = { hit, timeNs };
     let error: unknown;
     try {

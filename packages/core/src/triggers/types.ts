@@ -18,7 +18,7 @@ export interface AccessInfo {
  */
 export interface TriggerContext {
   kind: TriggerKind;
-  /** Guest time (QEMU's virtual clock) in nanoseconds at the freeze. */
+  /** Guest time (QEMU's virtual clock) in nanoseconds at the freeze; -1 where that clock cannot be read (a QEMU without its internals). */
   timeNs: number;
   /** Instructions started since QEMU started, at the freeze (-1n where the time source cannot count them: a patched QEMU's `time-notify`). */
   instructions: bigint;
