@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type LaunchedQemu, launch, TriggerCallbackError } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
 import { firmware, GOLDEN_RESULT } from '../support/firmware.js';
+import { qemuRelease } from '../support/qemus.js';
 import { withQemu } from '../support/with-qemu.js';
 
 /** mps2-an385's FPGA 100 Hz counter: the board's own view of the virtual clock. */
@@ -168,4 +169,19 @@ describe('determinism', () => {
     expect(a).toEqual(b);
     expect(a!.timeNs).toBeGreaterThanOrEqual(12_345_678);
   });
+});
+
+describe('guest time across QEMU versions', () => {
+  it('the same instructions, at the SysTick period of the version: 2 ms on 7.2, 1 ms from 10.0 on', () =>
+    withQemu({}, async (qemu) => {
+      let exitAt: { timeNs: number; instructions: bigint } | undefined;
+      await qemu.at('sh_exit', (ctx) => void (exitAt = { timeNs: ctx.timeNs, instructions: ctx.instructions }));
+      expect(await qemu.run()).toMatchObject({ reason: 'exit', exitCode: 0 });
+      const [major] = qemuRelease();
+      const tickMs = major < 8 ? 2 : 1; // QEMU 7.2's mps2 SysTick runs at half the programmed rate
+      // 20 ticks (run_ticks), the exit a little after the last one
+      expect(exitAt!.timeNs).toBeGreaterThanOrEqual(20 * tickMs * 1_000_000);
+      expect(exitAt!.timeNs).toBeLessThan(21 * tickMs * 1_000_000);
+      expect(qemu.serial.text).toContain(GOLDEN_RESULT);
+    }));
 });
