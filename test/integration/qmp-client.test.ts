@@ -104,7 +104,7 @@ describe('QmpClient against a real qemu-system-arm', () => {
       i % 5 === 0 ? q.execute(`bogus-${i}`).catch((e: QmpError) => e.errorClass) : q.execute<Status>('query-status').then((s) => s.status),
     );
     const results = await Promise.all(calls);
-    results.forEach((r, i) => expect(r).toBe(i % 5 === 0 ? 'CommandNotFound' : 'prelaunch'));
+    for (const [i, r] of results.entries()) expect(r).toBe(i % 5 === 0 ? 'CommandNotFound' : 'prelaunch');
   });
 
   it('hasCommand reflects query-commands', async () => {

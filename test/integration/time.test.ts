@@ -175,7 +175,9 @@ describe('guest time across QEMU versions', () => {
   it('the same instructions, at the SysTick period of the version: 2 ms on 7.2, 1 ms from 10.0 on', () =>
     withQemu({}, async (qemu) => {
       let exitAt: { timeNs: number; instructions: bigint } | undefined;
-      await qemu.at('sh_exit', (ctx) => void (exitAt = { timeNs: ctx.timeNs, instructions: ctx.instructions }));
+      await qemu.at('sh_exit', (ctx) => {
+        exitAt = { timeNs: ctx.timeNs, instructions: ctx.instructions };
+      });
       expect(await qemu.run()).toMatchObject({ reason: 'exit', exitCode: 0 });
       const [major] = qemuRelease();
       const tickMs = major < 8 ? 2 : 1; // QEMU 7.2's mps2 SysTick runs at half the programmed rate

@@ -51,12 +51,16 @@ export async function spawnSideChannels(extraArgs: string[] = []): Promise<SideC
   ];
   const child = spawn(qemuBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => void (stderr += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
-  child.once('error', (err) => void (stderr += `spawn failed: ${err.message}\n`));
+  child.once('error', (err) => {
+    stderr += `spawn failed: ${err.message}\n`;
+  });
   let killed = false;
   const qemu: SideChannelQemu = {
     dir,

@@ -56,7 +56,9 @@ const CALLS: Record<string, Call> = {
   notify: (inj, a, b) => inj.notify(a as never, b as never),
   at: (inj, a, b) => inj.at(a as never, b as never),
   symbol: (inj, a) => inj.symbol(a as never),
-  verbose: (inj, a) => void (inj.verbose = a as never),
+  verbose: (inj, a) => {
+    inj.verbose = a as never;
+  },
   qmpExecute: (inj, a, b) => inj.qmp.execute(a as never, b as never, { timeoutMs: 1000 }),
 };
 

@@ -79,7 +79,7 @@ const hostile = fc.oneof(
       { requiredKeys: [] },
     )
     .map((e) => qmpLine(e)), // events missing fields
-  fc.integer({ min: 1000, max: 100_000 }).map((d) => '{"x":'.repeat(d) + '1' + '}'.repeat(d)), // deep JSON
+  fc.integer({ min: 1000, max: 100_000 }).map((d) => `${'{"x":'.repeat(d)}1${'}'.repeat(d)}`), // deep JSON
   fc.constantFrom(`{"return": "${'x'.repeat(300_000)}", "id": 0}`), // oversized message
   fc.constant('{"error": {"class": 12, "desc": null}, "id": 0}'), // error with wrong field types
   fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('latin1')), // not UTF-8
