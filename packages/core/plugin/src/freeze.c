@@ -63,10 +63,13 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Frozen, and not being released: once `resume` is answered, the vCPU is as good as running. (g_lock) */
+static bool holding_locked(void) { return fz.active && !fz.release; }
+
 bool frozen(void)
 {
     pthread_mutex_lock(&g_lock);
-    bool f = fz.active;
+    bool f = holding_locked();
     pthread_mutex_unlock(&g_lock);
     return f;
 }
@@ -217,7 +220,7 @@ static void do_work_locked(void)
 static bool run_work(enum qf_error_class *cls, const char **why)
 {
     pthread_mutex_lock(&g_lock);
-    if (!fz.active) {
+    if (!holding_locked()) {
         pthread_mutex_unlock(&g_lock);
         *cls = ERR_STATE;
         *why = "not frozen";
@@ -249,8 +252,8 @@ bool frozen_mem(unsigned cpu, uint64_t addr, uint8_t *buf, size_t len, bool writ
 bool frozen_regs(unsigned cpu, struct strbuf *out, enum qf_error_class *cls, const char **why)
 {
     pthread_mutex_lock(&g_lock);
-    bool exact = fz.active && (fz.exact || cpu != fz.vcpu);
-    bool active = fz.active;
+    bool active = holding_locked();
+    bool exact = active && (fz.exact || cpu != fz.vcpu);
     pthread_mutex_unlock(&g_lock);
     if (active && !exact) {
         *cls = ERR_STATE;
@@ -266,7 +269,7 @@ bool frozen_regs(unsigned cpu, struct strbuf *out, enum qf_error_class *cls, con
 bool frozen_set_reg(unsigned cpu, int gdb, uint64_t value, enum qf_error_class *cls, const char **why)
 {
     pthread_mutex_lock(&g_lock);
-    bool exact = !fz.active || fz.exact || cpu != fz.vcpu;
+    bool exact = !holding_locked() || fz.exact || cpu != fz.vcpu;
     pthread_mutex_unlock(&g_lock);
     if (!exact) {
         *cls = ERR_STATE;
