@@ -5,6 +5,8 @@
  */
 
 export { CampaignAssertionError, CampaignConfigError, ClassifierError, ResultsFileError, SnapshotError } from '../errors.js';
+export { readBaseline } from './baseline.js';
+export { CampaignComparison, type ComparedRecords, type OutcomeChange } from './compare.js';
 export { loadCampaignDefinition } from './config-loader.js';
 export { type CampaignDefinition, defineCampaign, type ObserveSpec, type ResolvedCampaign, resolveCampaign } from './definition.js';
 export {
@@ -36,7 +38,7 @@ export {
   type Verdict,
 } from './outcome.js';
 export { formatProgress } from './progress.js';
-export { OUTCOME_COLOURS, renderHtmlReport, writeCampaignReport } from './report.js';
+export { OUTCOME_COLOURS, type ReportOptions, renderHtmlReport, writeCampaignReport } from './report.js';
 export { CampaignResult, type RecordFilter } from './result.js';
 export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
 export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';

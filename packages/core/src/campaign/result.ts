@@ -3,6 +3,8 @@
  * assertions that fail with a readable message naming the worst faults.
  */
 import { CampaignAssertionError } from '../errors.js';
+import { REPORT_FORMAT } from './baseline.js';
+import { CampaignComparison, type ComparedRecords } from './compare.js';
 import { OUTCOMES, type Outcome } from './outcome.js';
 import type { FaultRecord, GoldenRecord } from './results-file.js';
 
@@ -127,10 +129,18 @@ export class CampaignResult {
     this.assertNo('silent', filter);
   }
 
+  /**
+   * What changed against `baseline` (an earlier result, or one read with `readBaseline()`): faults
+   * matched by id (target, model and parameter, moment), not by index.
+   */
+  compare(baseline: ComparedRecords): CampaignComparison {
+    return new CampaignComparison(this, baseline);
+  }
+
   /** The whole result as plain JSON (what the JSON report holds). */
   toJSON(): object {
     return {
-      format: 'qemu-fault-campaign-report/1',
+      format: REPORT_FORMAT,
       name: this.name,
       fingerprint: this.fingerprint,
       total: this.total,
