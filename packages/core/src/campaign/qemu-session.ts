@@ -47,6 +47,14 @@ export interface RunRequest {
   /** Absolute guest time at which the run is cut. */
   endNs: number;
   fault?: Fault;
+  /** Told just before and after the injection, at the moment's freeze (reproduction's trace, its stop for a debugger). */
+  probe?: InjectionProbe | undefined;
+}
+
+/** See {@link RunRequest.probe}. */
+export interface InjectionProbe {
+  before(ctx: TriggerContext, host: WindowHost): Promise<void>;
+  after(ctx: TriggerContext, host: WindowHost): Promise<void>;
 }
 
 /** What a run gives back besides its evidence. */
@@ -188,7 +196,9 @@ export class QemuSession {
           if (!host.active()) return;
           if (req.fault) {
             try {
+              await req.probe?.before(ctx, host);
               await inject(host, req.fault, ctx);
+              await req.probe?.after(ctx, host);
             } catch (err) {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }

@@ -71,7 +71,7 @@ function legend(result: CampaignResult): string {
 function table(result: CampaignResult): string {
   const rows = result.records.map((r) => {
     const time = r.timeNs ?? '';
-    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escapeHtml(r.target)}</td><td>${escapeHtml(r.action)}</td><td>${escapeHtml(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}">${badge(r.outcome)}</td><td>${escapeHtml(r.reason)}</td><td>${time}</td></tr>`;
+    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escapeHtml(r.target)}</td><td>${escapeHtml(r.action)}</td><td>${escapeHtml(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}">${badge(r.outcome)}</td><td>${escapeHtml(r.reason)}</td><td>${time}</td><td><code class="reproduce">${escapeHtml(result.reproduceCommand(r.id))}</code></td></tr>`;
   });
   const headers = [
     ['#', 'number'],
@@ -81,6 +81,7 @@ function table(result: CampaignResult): string {
     ['outcome', 'severity'],
     ['reason', 'text'],
     ['end (ns)', 'number'],
+    ['reproduce', 'text'],
   ];
   return `<table id="faults"><thead><tr>${headers.map(([h, kind], i) => `<th data-col="${i}" data-kind="${kind}"><button type="button">${h}</button></th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -116,7 +117,8 @@ svg .axis { font-size: 12px; fill: #333; } svg .empty { fill: #eee; }
 table { border-collapse: collapse; margin-top: 16px; } th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 th button { font: inherit; font-weight: bold; background: none; border: 0; cursor: pointer; padding: 0; }
 th[data-dir=asc] button::after { content: ' ▲'; } th[data-dir=desc] button::after { content: ' ▼'; }
-.badge { color: #fff; border-radius: 3px; padding: 0 6px; }`;
+.badge { color: #fff; border-radius: 3px; padding: 0 6px; }
+code.reproduce { font-size: 11px; color: #555; user-select: all; }`;
 
 /** The HTML report as one string. */
 export function renderHtmlReport(result: CampaignResult, options: ReportOptions = {}): string {

@@ -3,6 +3,7 @@
  * assertions that fail with a readable message naming the worst faults.
  */
 import { CampaignAssertionError } from '../errors.js';
+import { shellQuote } from '../shell-quote.js';
 import { REPORT_FORMAT } from './baseline.js';
 import { CampaignComparison, type ComparedRecords } from './compare.js';
 import { OUTCOMES, type Outcome } from './outcome.js';
@@ -43,6 +44,8 @@ function describeFilter(filter: RecordFilter): string {
 export class CampaignResult {
   /** Fault records sorted by index. */
   readonly records: readonly FaultRecord[];
+  /** The config file the campaign was run from, for {@link reproduceCommand} (`runCampaign`'s `configFile`). */
+  configFile: string | undefined;
 
   constructor(
     readonly name: string,
@@ -61,6 +64,14 @@ export class CampaignResult {
   /** Whether every fault this result covers (the campaign, or the shard run) has a record. */
   get complete(): boolean {
     return this.records.length >= this.expected;
+  }
+
+  /**
+   * The command line that replays fault `id` from a fresh boot and prints its trace (add `--gdb` to
+   * stop right after the injection with a debugger attached).
+   */
+  reproduceCommand(id: string): string {
+    return `qemu-fault campaign ${shellQuote(this.configFile ?? '<config>')} --reproduce ${shellQuote(id)}`;
   }
 
   /** Records passing `filter`. */

@@ -14,6 +14,7 @@ import type { CampaignResult } from '../campaign/result.js';
 import { type CampaignProgress, DEFAULT_REUSE, DEFAULT_WORKERS_RULE, defaultWorkers, runCampaign } from '../campaign/runner.js';
 import { QemuFaultError } from '../errors.js';
 import { HELP_OPTION, type OptionSpec, optionsHelp, parseCommand, positiveInteger } from './args.js';
+import { reproduceCommand } from './campaign-reproduce.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { describeError, type Output, processOutput } from './output.js';
 import { watchSignals } from './signals.js';
@@ -54,12 +55,19 @@ const OPTIONS = {
     value: 'LIST',
     help: 'with --baseline: exit with 1 if a fault got worse and is now one of these, e.g. --fail-on-new silent,hang',
   },
+  reproduce: {
+    type: 'string',
+    value: 'FAULT',
+    help: 'replay one fault (its id as the report shows it, or #index) from a fresh boot and print its trace',
+  },
+  gdb: { type: 'boolean', help: 'with --reproduce: stop right after the injection with the gdbstub on a printed socket' },
   merge: { type: 'boolean', help: 'merge the results files given (one per shard) into one report' },
   quiet: { type: 'boolean', help: 'no progress bar' },
   ...HELP_OPTION,
 } as const satisfies Record<string, OptionSpec>;
 
 export const CAMPAIGN_HELP = `Usage: qemu-fault campaign <config> [options]
+       qemu-fault campaign <config> --reproduce <fault-id> [--gdb]
        qemu-fault campaign --merge <results.jsonl>... [--out DIR]
 
 Runs the fault campaign a config file defines and writes <out>/${FILES.json} and
@@ -171,6 +179,10 @@ export async function campaignCommand(argv: readonly string[], out: Output = pro
     const reuse = values.reuse;
     if (reuse !== 'snapshot' && reuse !== 'fresh') throw new UsageError(`--reuse must be snapshot or fresh, got '${reuse}'`);
     const { definition, baseDir } = await loadCampaignDefinition(positionals[0]!);
+    if (values.reproduce !== undefined) {
+      return await reproduceCommand(definition, values.reproduce, { baseDir, gdb: values.gdb === true }, out, signals);
+    }
+    if (values.gdb) throw new UsageError('--gdb needs --reproduce');
     const outDir = values.out ?? defaultOutDir(definition.name);
     const abort = new AbortController();
     let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
@@ -182,6 +194,7 @@ export async function campaignCommand(argv: readonly string[], out: Output = pro
     const progress = progressPrinter(values.quiet === true);
     const result = await runCampaign(definition, {
       baseDir,
+      configFile: positionals[0]!,
       resultsFile: values.results ?? join(outDir, FILES.results),
       resume: values.fresh !== true,
       reuse,
@@ -195,7 +208,7 @@ export async function campaignCommand(argv: readonly string[], out: Output = pro
   } catch (err) {
     if (
       err instanceof UsageError ||
-      (err instanceof QemuFaultError && (err.code === 'INVALID_ARGUMENT' || err.code === 'CAMPAIGN_CONFIG'))
+      (err instanceof QemuFaultError && (err.code === 'INVALID_ARGUMENT' || err.code === 'CAMPAIGN_CONFIG' || err.code === 'UNKNOWN_FAULT'))
     ) {
       out.error(`qemu-fault campaign: ${err.message}`);
       return ExitCode.USAGE;
