@@ -16,6 +16,7 @@ import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-tr
 import { type InjectionHost, inject } from './inject.js';
 import { armMoment, exactAt, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
+import { armSecond } from './pairs.js';
 import { loadSnapshot, saveSnapshot, snapshotDriveArgs } from './snapshots.js';
 
 /** A parameter written before the first instruction (e.g. `run_ticks`). */
@@ -68,6 +69,8 @@ export interface RunReport {
   momentReportedNs?: number;
   /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
   momentExact: boolean;
+  /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
+  secondInjected?: boolean;
 }
 
 /** What the triggers of a run window can use. */
@@ -199,6 +202,12 @@ export class QemuSession {
               await req.probe?.before(ctx, host);
               await inject(host, req.fault, ctx);
               await req.probe?.after(ctx, host);
+              if (req.fault.second) {
+                report.secondInjected = false;
+                await armSecond(host, req.fault, ctx, () => {
+                  report.secondInjected = true;
+                });
+              }
             } catch (err) {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }
