@@ -53,6 +53,15 @@ export { CampaignResult, type RecordFilter } from './result.js';
 export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
 export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';
 export {
+  DEFAULT_CONFIDENCE,
+  drawSample,
+  type SampleSpec,
+  type Sampling,
+  type SamplingInfo,
+  STOP_CHECK_EVERY,
+  type StopWhen,
+} from './sample.js';
+export {
   atPc,
   atTime,
   bitFlip,
@@ -72,3 +81,4 @@ export {
   symbol,
   type TargetSpec,
 } from './space.js';
+export { leveugleSampleSize, type OutcomeRate, outcomeRates, wilsonInterval, zScore } from './stats.js';
