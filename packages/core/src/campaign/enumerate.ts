@@ -5,14 +5,14 @@
  * shards.
  */
 import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
+import type { RegisterName } from '../triggers/registers.js';
 import { checkPairSpec, combinePairs, isPairSpec, type PartFault, type SecondFault } from './pairs.js';
 import { checkPart, type FaultModelSpec, type FaultSpacePart, type FaultSpaceSpec, type MomentSpec, type TargetSpec } from './space.js';
 
 /** A target with its address resolved. */
 export type ResolvedTarget =
   | { label: string; kind: 'memory'; address: number; length: number }
-  | { label: string; kind: 'register'; register: ArmRegisterName }
+  | { label: string; kind: 'register'; register: RegisterName }
   | { label: string; kind: 'instruction' };
 
 /** One concrete thing done at the moment. */

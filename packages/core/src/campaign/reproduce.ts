@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import { UnknownFaultError } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
 import type { TriggerContext } from '../triggers/types.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
 import type { Fault } from './enumerate.js';
@@ -54,7 +53,7 @@ export interface GdbHandover {
 }
 
 const PHYSICAL = { physical: true } as const;
-const hex = (n: number) => `0x${n.toString(16)}`;
+const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 
 /** Finds a fault by id, or by `#index`; an {@link UnknownFaultError} lists close ids otherwise. */
 export function findFault(campaign: ResolvedCampaign, idOrIndex: string): Fault {
@@ -75,7 +74,7 @@ export function findFault(campaign: ResolvedCampaign, idOrIndex: string): Fault 
 async function touched(host: WindowHost, fault: Fault, ctx: TriggerContext): Promise<{ what: string; value: string }> {
   const { target, action } = fault;
   if (action.kind === 'skip') return { what: 'pc', value: hex(await ctx.registers.get('pc')) };
-  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register as ArmRegisterName)) };
+  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register)) };
   if (target.kind !== 'memory') return { what: target.label, value: '?' };
   const [offset, length] = action.kind === 'overwrite' ? [action.offset, action.size] : [action.bit >> 3, 1];
   const address = target.address + offset;
@@ -137,8 +136,9 @@ export async function reproduceFault(
       if (!options.gdb) return;
       // A register write restarts the block at the pc, so the stop that follows lands there,
       // before anything after the injection has run (an unchanged value changes nothing else).
-      stoppedPc = await ctx.registers.get('pc');
-      await ctx.registers.set('pc', stoppedPc);
+      const pc = await ctx.registers.get('pc');
+      stoppedPc = Number(pc);
+      await ctx.registers.set('pc', pc);
       host.hold(ctx);
     },
   };
