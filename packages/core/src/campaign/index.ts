@@ -45,6 +45,7 @@ export {
   type Verdict,
 } from './outcome.js';
 export { isPairSpec, type PairSpec, pairs, type SecondFault } from './pairs.js';
+export { type PowerLossSpec, type PreservedRegion, powerLoss } from './power-loss.js';
 export { formatProgress } from './progress.js';
 export { OUTCOME_COLOURS, type ReportOptions, renderHtmlReport, writeCampaignReport } from './report.js';
 export { type FaultTrace, findFault, type GdbHandover, type ReproduceOptions, reproduceFault } from './reproduce.js';

@@ -76,7 +76,8 @@ async function touched(host: WindowHost, fault: Fault, ctx: TriggerContext): Pro
   if (action.kind === 'skip') return { what: 'pc', value: hex(await ctx.registers.get('pc')) };
   if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register)) };
   if (target.kind !== 'memory') return { what: target.label, value: '?' };
-  const [offset, length] = action.kind === 'overwrite' ? [action.offset, action.size] : [action.bit >> 3, 1];
+  const [offset, length] =
+    action.kind === 'overwrite' ? [action.offset, action.size] : action.kind === 'power-loss' ? [0, target.length] : [action.bit >> 3, 1];
   const address = target.address + offset;
   const bytes = await host.qemu.readBytes(address, length, PHYSICAL);
   return { what: `${target.label}+${offset} (${hex(address)}, ${length} bytes)`, value: `0x${bytes.toString('hex')}` };
