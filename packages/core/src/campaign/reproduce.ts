@@ -6,8 +6,9 @@
  */
 import { join } from 'node:path';
 import { UnknownFaultError } from '../errors.js';
+import type { RegisterValue } from '../gdb/register-value.js';
 import { shellQuote } from '../shell-quote.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
+import type { RegisterName } from '../triggers/registers.js';
 import type { TriggerContext } from '../triggers/types.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
 import type { Fault } from './enumerate.js';
@@ -44,7 +45,7 @@ export interface FaultTrace {
 export interface GdbHandover {
   socket: string;
   /** The pc it stopped at (the next instruction to run). */
-  pc: number;
+  pc: RegisterValue;
   /** A command line attaching gdb-multiarch. */
   command: string;
   /** Settles when QEMU exits (the developer quit it, or the firmware ended). */
@@ -54,7 +55,7 @@ export interface GdbHandover {
 }
 
 const PHYSICAL = { physical: true } as const;
-const hex = (n: number) => `0x${n.toString(16)}`;
+const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 
 /** Finds a fault by id, or by `#index`; an {@link UnknownFaultError} lists close ids otherwise. */
 export function findFault(campaign: ResolvedCampaign, idOrIndex: string): Fault {
@@ -75,7 +76,7 @@ export function findFault(campaign: ResolvedCampaign, idOrIndex: string): Fault 
 async function touched(host: WindowHost, fault: Fault, ctx: TriggerContext): Promise<{ what: string; value: string }> {
   const { target, action } = fault;
   if (action.kind === 'skip') return { what: 'pc', value: hex(await ctx.registers.get('pc')) };
-  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register as ArmRegisterName)) };
+  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register as RegisterName)) };
   if (target.kind !== 'memory') return { what: target.label, value: '?' };
   const [offset, length] = action.kind === 'overwrite' ? [action.offset, action.size] : [action.bit >> 3, 1];
   const address = target.address + offset;
@@ -126,7 +127,7 @@ export async function reproduceFault(
   let moment: FaultTrace['moment'] = { pc: 0, timeNs: 0, exactTime: false };
   let before = { what: '', value: '' };
   let after = before;
-  let stoppedPc = 0;
+  let stoppedPc: RegisterValue = 0;
   const probe: InjectionProbe = {
     async before(ctx, host) {
       moment = { pc: ctx.pc, timeNs: ctx.timeNs, exactTime: ctx.kind === 'time' };
