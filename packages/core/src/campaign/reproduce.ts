@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { UnknownFaultError } from '../errors.js';
+import type { RegisterValue } from '../gdb/register-value.js';
 import { shellQuote } from '../shell-quote.js';
 import type { TriggerContext } from '../triggers/types.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
@@ -43,7 +44,7 @@ export interface FaultTrace {
 export interface GdbHandover {
   socket: string;
   /** The pc it stopped at (the next instruction to run). */
-  pc: number;
+  pc: RegisterValue;
   /** A command line attaching gdb-multiarch. */
   command: string;
   /** Settles when QEMU exits (the developer quit it, or the firmware ended). */
@@ -126,7 +127,7 @@ export async function reproduceFault(
   let moment: FaultTrace['moment'] = { pc: 0, timeNs: 0, exactTime: false };
   let before = { what: '', value: '' };
   let after = before;
-  let stoppedPc = 0;
+  let stoppedPc: RegisterValue = 0;
   const probe: InjectionProbe = {
     async before(ctx, host) {
       moment = { pc: ctx.pc, timeNs: ctx.timeNs, exactTime: ctx.kind === 'time' };

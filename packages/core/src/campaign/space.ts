@@ -168,7 +168,7 @@ export function checkTarget(t: TargetSpec): void {
         fail(
           'register target',
           t,
-          'names no core register (ARM r0–r15, sp, lr, pc, xpsr; AArch64 x0–x30, sp, pc, cpsr; RISC-V x0–x31, a0…, pc)',
+          'unknown register: not a core register of any architecture (ARM r0–r15, sp, lr, pc, xpsr; AArch64 x0–x30, sp, pc, cpsr; RISC-V x0–x31, a0…, pc)',
         );
       }
       return;
