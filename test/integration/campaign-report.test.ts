@@ -4,15 +4,13 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core/campaign';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { campaignCommand } from '../../packages/core/src/cli/campaign.js';
+import { withChromium } from '../support/browser.js';
 import { expectNothingLeft } from '../support/campaigns.js';
 import { captureOutput } from '../support/cli-output.js';
 import { firmware } from '../support/firmware.js';
 import { scratchDir } from '../support/scratch.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** One fault per outcome class, in JSON (data only, as a config file without code). */
 function allOutcomesConfig(marker: string): object {
@@ -70,7 +68,7 @@ describe('qemu-fault campaign', () => {
     expect(run.printed.join('\n')).toMatch(/campaign 'all-outcomes': 5\/5 faults run/);
     expect(existsSync(join(outDir, 'results.jsonl'))).toBe(true);
     const json = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as {
-      records: Array<{ target: string; outcome: Outcome }>;
+      records: Array<{ target: string; outcome: Outcome; fault: { action: { bit: number } } }>;
       counts: Record<Outcome, number>;
     };
     expect(Object.fromEntries(json.records.map((r) => [r.target, r.outcome]))).toEqual({
@@ -82,18 +80,7 @@ describe('qemu-fault campaign', () => {
     });
     await expectNothingLeft({ marker });
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    try {
+    await withChromium(async (browser) => {
       const page = await browser.newPage();
       const requests: string[] = [];
       page.on('request', (request) => void requests.push(request.url()));
@@ -114,6 +101,26 @@ describe('qemu-fault campaign', () => {
       const reproduce = page.locator('#faults tbody tr code.reproduce');
       expect(await reproduce.count()).toBe(5);
       expect(await reproduce.first().textContent()).toBe(`qemu-fault campaign ${config} --reproduce 'guard flip bit 12 @ 5ms'`);
+      // Per target a bit position × outcome heatmap: the flipped bit holds each target's one fault.
+      for (const r of json.records) {
+        const cell = page.locator(
+          `#heatmaps rect[data-target="${r.target}"][data-bit="${r.fault.action.bit}"][data-outcome="${r.outcome}"]`,
+        );
+        expect(await cell.getAttribute('data-count'), r.target).toBe('1');
+      }
+      const counted = (selector: string, key: string) =>
+        page.locator(selector).evaluateAll((els, k) => els.reduce((n, el) => n + Number(el.getAttribute(`data-${k}`)), 0), key);
+      expect(await counted('#heatmaps rect', 'count')).toBe(5);
+      // Per function and source line: the moment's line of every fault, the totals add up.
+      expect(await counted('#lines tbody tr', 'total')).toBe(5);
+      expect(await page.locator('#lines tbody tr').first().getAttribute('data-line')).toMatch(/\.[chS]:\d+$/);
+      expect(await page.locator('#faults tbody tr[data-outcome="hang"] td.where').textContent()).toMatch(/ended in \S+ \S+\.[chS]:\d+/);
+      // Outcome filters hide an outcome's faults in the table and the heatmaps.
+      await page.locator('input.filter[value="masked"]').uncheck();
+      expect(await page.locator('#faults tbody tr:visible').count()).toBe(4);
+      expect(await page.locator('#heatmaps rect[data-outcome="masked"]:visible').count()).toBe(0);
+      await page.locator('input.filter[value="masked"]').check();
+      expect(await page.locator('#faults tbody tr:visible').count()).toBe(5);
       // Sortable by outcome: worst first, then the other way round.
       const firstOutcome = () => page.locator('#faults tbody tr').first().getAttribute('data-outcome');
       await page.locator('#faults th[data-kind="severity"] button').click();
@@ -121,8 +128,6 @@ describe('qemu-fault campaign', () => {
       await page.locator('#faults th[data-kind="severity"] button').click();
       expect(await firstOutcome()).toBe('masked');
       expect((await page.screenshot()).length).toBeGreaterThan(1000);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

@@ -70,6 +70,10 @@ export interface RunReport {
   momentReportedNs?: number;
   /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
   momentExact: boolean;
+  /** The pc at the moment: the instruction about to run, or at an access moment the one that made the access. */
+  momentPc?: number;
+  /** The pc the run ended at, where it was held (a trap, the end of the budget). */
+  endPc?: number;
   /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
   secondInjected?: boolean;
 }
@@ -87,6 +91,8 @@ export interface WindowHost extends InjectionHost {
 
 /** Where a run was ended from a callback: the first hold of a run counts. */
 interface Hold {
+  /** Where the guest was held (the next instruction to run). */
+  pc?: number;
   trap?: TrapHit;
   timeNs?: number | undefined;
   failure?: unknown;
@@ -187,13 +193,16 @@ export class QemuSession {
    */
   async execute(req: RunRequest, options: { thenClose?: boolean } = {}): Promise<RunReport> {
     const report: RunReport = { evidence: { end: 'budget' }, reached: false, momentExact: false };
+    const ended: { pc?: number } = {};
     report.evidence = await this.window({
       endNs: req.endNs,
       thenClose: options.thenClose,
+      ended,
       arm: async (host) => [
         ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
           report.reached = true;
+          report.momentPc = ctx.access?.pc ?? ctx.pc;
           report.momentExact = await exactAt(ctx);
           report.momentReportedNs = ctx.timeNs;
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
@@ -221,6 +230,7 @@ export class QemuSession {
       ],
     });
     if (req.fault && report.momentNs !== undefined) report.evidence.injectedAtNs = report.momentNs;
+    if (ended.pc !== undefined) report.endPc = ended.pc;
     return report;
   }
 
@@ -233,6 +243,8 @@ export class QemuSession {
     endNs: number;
     arm(host: WindowHost): Promise<TriggerHandle[]>;
     thenClose?: boolean | undefined;
+    /** Filled in with the pc the run ended at, where it was held (a trap, the end of the budget). */
+    ended?: { pc?: number };
   }): Promise<Evidence> {
     const q = this.qemu;
     await this.traps.arm();
@@ -241,7 +253,7 @@ export class QemuSession {
     let cuts = 0;
     const hold = (ctx: TriggerContext, how: Hold) => {
       if (held || over) return;
-      held = how;
+      held = { ...how, pc: ctx.pc };
       ctx.hold();
     };
     this.traps.onHit = (ctx, trap) => hold(ctx, { trap });
@@ -272,6 +284,7 @@ export class QemuSession {
         return true;
       };
       const ending = await this.runToEnd(() => held, takeCut);
+      if (options.ended && held?.pc !== undefined) options.ended.pc = held.pc;
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);
     } finally {
