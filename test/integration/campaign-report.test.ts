@@ -1,14 +1,17 @@
 // `qemu-fault campaign` end to end: a JSON config with every outcome class, the progress-less CLI
-// run, the JSON and HTML reports — the HTML opened in a real headless Chromium.
+// run, the JSON and HTML reports — the HTML opened in a real headless Chromium, its numbers read
+// from the page: the plot, the bit × outcome heatmaps, the source lines, the filters, a sample's
+// rates and intervals, the baseline difference.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core/campaign';
+import { CampaignResult, OUTCOME_COLOURS, OUTCOMES, type Outcome, writeCampaignReport } from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { campaignCommand } from '../../packages/core/src/cli/campaign.js';
 import { withChromium } from '../support/browser.js';
 import { expectNothingLeft } from '../support/campaigns.js';
 import { captureOutput } from '../support/cli-output.js';
+import { guardFlipRecord } from '../support/fault-records.js';
 import { firmware } from '../support/firmware.js';
 import { scratchDir } from '../support/scratch.js';
 
@@ -128,6 +131,49 @@ describe('qemu-fault campaign', () => {
       await page.locator('#faults th[data-kind="severity"] button').click();
       expect(await firstOutcome()).toBe('masked');
       expect((await page.screenshot()).length).toBeGreaterThan(1000);
+    });
+  });
+
+  it('shows a sample’s rates with their intervals and the difference from a baseline, as the result has them', async () => {
+    const outcomes: Outcome[] = ['silent', 'masked', 'detected', 'silent', 'masked', 'masked', 'hang', 'detected'];
+    const now = new CampaignResult(
+      'now',
+      40,
+      [],
+      outcomes.map((o, i) => guardFlipRecord(i, i, o)),
+    );
+    now.sampling = { seed: 3, size: 8, population: 40, confidence: 0.9 };
+    const before = new CampaignResult(
+      'before',
+      40,
+      [],
+      outcomes.map((o, i) => guardFlipRecord(i, i, i < 2 ? 'detected' : o)),
+    );
+    const comparison = now.compare(before);
+    const dir = await scratchDir('qf-report-');
+    const html = join(dir, 'report.html');
+    await writeCampaignReport(now, { html }, { comparison });
+    await withChromium(async (browser) => {
+      const page = await browser.newPage();
+      await page.goto(`file://${html}`);
+      for (const rate of now.rates()) {
+        const row = page.locator(`#rates tr[data-outcome="${rate.outcome}"]`);
+        expect(Number(await row.getAttribute('data-rate'))).toBe(rate.rate);
+        expect(Number(await row.getAttribute('data-low'))).toBe(rate.low);
+        expect(Number(await row.getAttribute('data-high'))).toBe(rate.high);
+        // What a person reads: the percentages.
+        expect(await row.locator('td').nth(3).textContent()).toBe(`${(100 * rate.low).toFixed(1)}% – ${(100 * rate.high).toFixed(1)}%`);
+      }
+      expect(await page.locator('#sample').textContent()).toMatch(
+        /^8 faults drawn of 40 \(sample size 8, seed 3\); Wilson intervals at 90\.0% confidence/,
+      );
+      // The baseline: fault #0 got worse (detected → silent), #1 better (detected → masked).
+      expect(await page.locator('#baseline-counts [data-count="worse"] b').textContent()).toBe('1');
+      expect(await page.locator('#baseline-counts [data-count="better"] b').textContent()).toBe('1');
+      expect(await page.locator('#baseline-counts [data-count="unchanged"] b').textContent()).toBe('6');
+      expect(await page.locator('#baseline tbody tr[data-change="worse"]').getAttribute('data-id')).toBe('guard flip bit 0 @ 5ms');
+      // No kernel known (a result built by hand): the report says why there are no source lines.
+      expect(await page.locator('#lines-missing').textContent()).toMatch(/does not name its kernel/);
     });
   });
 });
