@@ -36,6 +36,8 @@ export interface FaultTrace {
   serialBefore: string;
   /** The run from the moment on (its `serial` is the output after the moment). */
   evidence: Evidence;
+  /** A double fault: whether its second fault was injected (its moment came within the window). */
+  secondInjected?: boolean;
   /** The verdict against the golden run; absent when stopped for a debugger. */
   verdict?: Verdict;
 }
@@ -89,7 +91,7 @@ async function freshRun(
   config: SessionConfig,
   plan: MomentPlan,
   options: { fault?: Fault; probe?: InjectionProbe; keep?: boolean } = {},
-): Promise<{ evidence: Evidence; serial: string; session: QemuSession }> {
+): Promise<{ evidence: Evidence; secondInjected?: boolean; serial: string; session: QemuSession }> {
   const session = await QemuSession.start(config);
   const chunks: string[] = [];
   const unsubscribe = session.qemu.serial.onData((text) => chunks.push(text));
@@ -101,7 +103,8 @@ async function freshRun(
       { thenClose: !options.keep },
     );
     kept = options.keep === true;
-    return { evidence: report.evidence, serial: chunks.join(''), session };
+    const second = report.secondInjected !== undefined ? { secondInjected: report.secondInjected } : {};
+    return { evidence: report.evidence, ...second, serial: chunks.join(''), session };
   } finally {
     unsubscribe();
     if (!kept) await session.close();
@@ -156,6 +159,7 @@ export async function reproduceFault(
     injected: { what: before.what, before: before.value, after: after.value },
     serialBefore,
     evidence: run.evidence,
+    ...(run.secondInjected !== undefined ? { secondInjected: run.secondInjected } : {}),
   };
   if (!options.gdb) {
     const record = {
