@@ -74,6 +74,8 @@ export class FaultInjectionFramework {
       // A gdbstub byte would stop the VM, which waits for a vCPU the plugin holds frozen: never then.
       gdbUsable: () => !control.running && !control.frozen,
       patched: () => channels.qmp.hasCommand('memread'),
+      frozenRead: (address, length, cpu) =>
+        control.frozen && plugin?.hello.memory !== 'none' ? plugin?.readMemory(cpu, address, length) : undefined,
     });
     this.memory = new GuestMemory(access, cpus, channels.elf?.endianness ?? 'little', trace);
     const paused = () => !control.running;

@@ -12,6 +12,8 @@ export interface MemoryChannels {
   gdbUsable(): boolean;
   /** Whether this QEMU has the patched `memread`/`memwrite`/`pmemread`/`pmemwrite` commands (asked on first use). */
   patched(): Promise<boolean>;
+  /** Reads through a CPU frozen by our plugin, where it can (RAM only: MMIO from the vCPU thread may abort QEMU). */
+  frozenRead?(address: bigint, length: number, cpuIndex: number): Promise<Buffer> | undefined;
 }
 
 // The patched commands move at most 8 bytes per call.
@@ -32,7 +34,16 @@ export class MemoryAccess {
   async readVirtual(address: bigint, length: number, cpuIndex: number): Promise<Buffer> {
     if (await this.ch.patched()) return this.patchedRead('memread', address, length, { 'cpu-index': cpuIndex });
     if (this.ch.gdb && this.ch.gdbUsable()) return this.ch.gdb.readMemory(address, length, cpuIndex);
-    return this.hmpRead('x', address, length, cpuIndex);
+    try {
+      return await this.hmpRead('x', address, length, cpuIndex);
+    } catch (err) {
+      // QEMU 10.0's `x` cannot read RV32 addresses from 0x80000000 on (RAM on every RISC-V board):
+      // a frozen vCPU reads them itself. Only then, since the vCPU thread must not touch MMIO.
+      const fallback = err instanceof InvalidArgumentError && /Cannot access memory/.test(err.message);
+      const read = fallback ? this.ch.frozenRead?.(address, length, cpuIndex) : undefined;
+      if (read) return read;
+      throw err;
+    }
   }
 
   /**
