@@ -16,8 +16,11 @@ export interface BoardUnderTest {
   cpuType: string;
   /** A device register with a known reset value, read from the system address space. */
   mmio: { address: number; size: 1 | 4; value: number };
-  /** The safe-state GPIO input (exit 4), where the board has one. */
-  gpio?: { path: string; line: number; lines: number };
+  /**
+   * The safe-state GPIO input (exit 4), where the board has one: the device QEMU accepts it on,
+   * its line count, and the device that lists the lines but handed them over (`qdev_pass_gpios`).
+   */
+  gpio?: { path: string; line: number; lines: number; handedOverBy?: string };
   /** The register of a function's first argument. */
   firstArgument: RegisterName;
   /** Has `check_pin_wide` (a 4-byte branch at `auth_check_branch_wide`). */
@@ -58,7 +61,7 @@ export const ARCH_BOARDS: readonly BoardUnderTest[] = [
     launch: { machine: 'sifive_e' },
     cpuType: 'sifive-e31-riscv-cpu',
     mmio: { address: 0x1000_8000, size: 4, value: 0xc000_0000 }, // PRCI hfrosccfg: RDY | EN
-    gpio: { path: '/machine/soc', line: 0, lines: 32 },
+    gpio: { path: '/machine/soc', line: 0, lines: 32, handedOverBy: '/machine/soc/riscv.sifive.e.gpio0' },
     firstArgument: 'a0',
     wideBranch: true,
     slowTickOn72: false,
