@@ -7,6 +7,7 @@
 import { isRegisterName } from '../arch/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { RegisterName } from '../triggers/registers.js';
+import type { PairSpec } from './pairs.js';
 
 /** Where a fault lands. */
 export type TargetSpec =
@@ -35,8 +36,8 @@ export interface FaultSpacePart {
   moments: MomentSpec[];
 }
 
-/** A fault space: one part, or the union of several (in order). */
-export type FaultSpaceSpec = FaultSpacePart | FaultSpacePart[];
+/** A fault space: one part, or the union of several (in order), double faults among them (see `pairs()`). */
+export type FaultSpaceSpec = FaultSpacePart | Array<FaultSpacePart | PairSpec>;
 
 // ---- targets ------------------------------------------------------------------------------------
 
@@ -124,9 +125,9 @@ export function onAccess(at: string | number, options: { access?: 'read' | 'writ
   };
 }
 
-/** Builds a fault space from parts, checking each part's shape. */
-export function faultSpace(...parts: FaultSpacePart[]): FaultSpacePart[] {
-  for (const part of parts) checkPart(part);
+/** Builds a fault space from parts, checking each part's shape (pair parts check themselves in `pairs()`). */
+export function faultSpace(...parts: Array<FaultSpacePart | PairSpec>): Array<FaultSpacePart | PairSpec> {
+  for (const part of parts) if ((part as PairSpec).kind !== 'pairs') checkPart(part as FaultSpacePart);
   return parts;
 }
 
