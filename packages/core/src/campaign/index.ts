@@ -45,6 +45,7 @@ export {
   type Verdict,
 } from './outcome.js';
 export { isPairSpec, type PairSpec, pairs, type SecondFault } from './pairs.js';
+export { type PowerLossSpec, type PreservedRegion, powerLoss } from './power-loss.js';
 export { formatProgress } from './progress.js';
 export { OUTCOME_COLOURS, type ReportOptions, renderHtmlReport, writeCampaignReport } from './report.js';
 export { type FaultTrace, findFault, type GdbHandover, type ReproduceOptions, reproduceFault } from './reproduce.js';
@@ -52,6 +53,15 @@ export { formatFaultTrace } from './reproduce-trace.js';
 export { CampaignResult, type RecordFilter } from './result.js';
 export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
 export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';
+export {
+  DEFAULT_CONFIDENCE,
+  drawSample,
+  type SampleSpec,
+  type Sampling,
+  type SamplingInfo,
+  STOP_CHECK_EVERY,
+  type StopWhen,
+} from './sample.js';
 export {
   atPc,
   atTime,
@@ -72,3 +82,4 @@ export {
   symbol,
   type TargetSpec,
 } from './space.js';
+export { leveugleSampleSize, type OutcomeRate, outcomeRates, wilsonInterval, zScore } from './stats.js';

@@ -7,6 +7,7 @@ import { CampaignConfigError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
 import type { Fault, ResolvedTarget } from './enumerate.js';
+import { cutPower } from './power-loss.js';
 
 /** What an injection needs from the run it happens in. */
 export interface InjectionHost {
@@ -20,6 +21,8 @@ export interface InjectionHost {
    * is at the same state there, so a bit flip writes straight away instead of reading first.
    */
   seen?: Map<string, number>;
+  /** Ends this freeze with a machine reset: the guest is stopped here, reset, and runs on (power loss). */
+  powerCut?(ctx: TriggerContext): void;
 }
 
 const PHYSICAL = { physical: true } as const;
@@ -81,5 +84,7 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
     case 'skip':
       await host.qemu.skip(action.count);
       return;
+    case 'power-loss':
+      return cutPower(host, fault, ctx);
   }
 }
