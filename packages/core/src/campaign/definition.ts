@@ -12,12 +12,23 @@ import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
 import type { LaunchOptions } from '../launched/launch.js';
 import type { LaunchedQemu } from '../launched/launched-qemu.js';
 import { semihostingSites } from './elf-code.js';
-import { enumerateFaults, type Fault, formatNs, type ResolvedMoment } from './enumerate.js';
+import {
+  enumerateFaults,
+  type Fault,
+  formatNs,
+  type ResolvedMoment,
+  resolveMoment,
+  resolveTarget,
+  spaceParts,
+  traceMoments,
+} from './enumerate.js';
 import type { ObservedRegion } from './evidence.js';
 import type { Trap } from './exit-traps.js';
+import { type GoldenPass, goldenPass } from './golden-pass.js';
 import { type Classifier, memorySignalName, type Signals } from './outcome.js';
 import type { ParamWrite, SessionConfig } from './qemu-session.js';
-import type { FaultSpaceSpec } from './space.js';
+import { checkPart, type FaultSpaceSpec, isTraceMoment, type TraceMomentSpec } from './space.js';
+import { traceKey } from './trace-moments.js';
 
 /** A memory region to observe: a symbol (its whole size), or an address and length. */
 export type ObserveSpec = string | { at: string | number; length?: number; name?: string };
@@ -76,6 +87,8 @@ export interface ResolvedCampaign {
   moments: ResolvedMoment[];
   session: SessionConfig;
   fingerprint: string;
+  /** The golden pass, when the space has trace moments (resolving them took it). */
+  golden?: GoldenPass;
 }
 
 function kernelPath(kernel: string | URL, baseDir: string): string {
@@ -130,14 +143,6 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     const s = elf.symbol(name);
     return { address: s.address, size: s.size };
   };
-  let faults: Fault[];
-  try {
-    faults = enumerateFaults(def.space, lookup);
-  } catch (err) {
-    if (err instanceof InvalidArgumentError) throw new CampaignConfigError(`fault space: ${err.message}`);
-    throw err;
-  }
-  const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
   const traps: Trap[] = [
     ...(def.detect?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'detect' as const })),
     ...(def.crash?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'crash' as const })),
@@ -154,6 +159,17 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     runTimeoutMs: def.runTimeoutMs ?? 30_000,
     capabilities: {},
   };
+  const traces = faultSpaceCheck(() => traceMoments(def.space));
+  let golden: GoldenPass | undefined;
+  if (traces.length) golden = await traceGoldenRun(def, session, traces, lookup);
+  const faults = faultSpaceCheck(() =>
+    enumerateFaults(def.space, lookup, (spec) => {
+      const traced = golden!.traced.get(traceKey(spec))!;
+      if (!traced.length) throw new CampaignConfigError(`moment ${describeTrace(spec)} is empty: the golden run never gets there`);
+      return traced.map((t) => t.moment);
+    }),
+  );
+  const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
   const kernelHash = createHash('sha256')
     .update(await readFile(kernel))
     .digest('hex');
@@ -176,7 +192,43 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     )
     .digest('hex')
     .slice(0, 16);
-  return { definition: def, elf, faults, moments, session, fingerprint };
+  return { definition: def, elf, faults, moments, session, fingerprint, ...(golden ? { golden } : {}) };
+}
+
+/** Runs `build`, turning a malformed space's InvalidArgumentError into a CampaignConfigError. */
+function faultSpaceCheck<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new CampaignConfigError(`fault space: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The golden pass of a space with trace moments: it arms every moment given by hand too. */
+function traceGoldenRun(
+  def: CampaignDefinition,
+  session: SessionConfig,
+  traces: TraceMomentSpec[],
+  lookup: (name: string) => { address: number; size: number },
+): Promise<GoldenPass> {
+  const parts = spaceParts(def.space);
+  const { targets, moments } = faultSpaceCheck(() => {
+    for (const part of parts) checkPart(part);
+    return {
+      targets: parts.flatMap((p) => p.targets.map((t) => resolveTarget(t, lookup))),
+      moments: parts.flatMap((p) => p.moments.flatMap((m) => (isTraceMoment(m) ? [] : [resolveMoment(m, lookup)]))),
+    };
+  });
+  return goldenPass(
+    { definition: def, session },
+    { targets, moments: [...new Map(moments.map((m) => [m.key, m])).values()], traces, lookup },
+  );
+}
+
+function describeTrace(spec: TraceMomentSpec): string {
+  if (spec.kind === 'accessed') return `accessed(${JSON.stringify(spec.in)}, ${spec.access ?? 'write'})`;
+  return 'in' in spec ? `executed({ in: '${spec.in}' })` : `executed(${JSON.stringify({ from: spec.from, to: spec.to })})`;
 }
 
 /** A moment's label for messages. */

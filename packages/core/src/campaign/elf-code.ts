@@ -11,14 +11,10 @@ const THUMB_SEMIHOSTING_BKPT = 0xbeab;
 const PT_LOAD = 1;
 const PF_X = 1;
 
-/** At most this many call sites are trapped (the plugin has 64 trigger slots for everything). */
-export const MAX_SEMIHOSTING_SITES = 16;
-
 /**
  * Addresses of the `bkpt 0xab` instructions inside the functions of a 32-bit little-endian ARM ELF
  * (Cortex-M firmware). Halfwords that only look like one (in literal pools) are harmless: a trap
- * on code that never runs never fires. Empty for other architectures, or when there are more
- * than {@link MAX_SEMIHOSTING_SITES}.
+ * on code that never runs never fires. Empty for other architectures.
  */
 export async function semihostingSites(elf: ElfImage): Promise<number[]> {
   if (elf.machine !== 'arm' || elf.bits !== 32 || elf.endianness !== 'little') return [];
@@ -40,8 +36,7 @@ export async function semihostingSites(elf: ElfImage): Promise<number[]> {
       if (data.readUInt16LE(offset + off) === THUMB_SEMIHOSTING_BKPT && inFunction(addr)) sites.add(addr);
     }
   }
-  const list = [...sites].sort((a, b) => a - b);
-  return list.length > MAX_SEMIHOSTING_SITES ? [] : list;
+  return [...sites].sort((a, b) => a - b);
 }
 
 /** Length in bytes of the Thumb instruction whose first halfword is `halfword` (2 or 4). */

@@ -1,7 +1,7 @@
 /**
- * `@qemu-fault/core/campaign`: fault campaigns. A fault space (targets × fault models × moments), a
- * golden run per moment, every fault run from a snapshot and classified against it, results in
- * JSON Lines and reports.
+ * `@qemu-fault/core/campaign`: fault campaigns. A fault space (targets × fault models × moments,
+ * moments also read off the golden run), one golden pass, every fault run from a snapshot before
+ * its cluster of moments and classified against the golden run, results in JSON Lines and reports.
  */
 
 export { CampaignAssertionError, CampaignConfigError, ClassifierError, ResultsFileError, SnapshotError } from '../errors.js';
@@ -19,6 +19,7 @@ export {
   type SymbolLookup,
   shardRange,
 } from './enumerate.js';
+export type { InjectionEffect } from './inject.js';
 export { mergeCampaignResults } from './merge.js';
 export {
   type Classifier,
@@ -41,10 +42,12 @@ export { CampaignResult, type RecordFilter } from './result.js';
 export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
 export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';
 export {
+  accessed,
   atPc,
   atTime,
   bitFlip,
   everyNs,
+  executed,
   type FaultModelSpec,
   type FaultSpacePart,
   type FaultSpaceSpec,
@@ -59,4 +62,6 @@ export {
   stuckAt,
   symbol,
   type TargetSpec,
+  type TraceMomentSpec,
 } from './space.js';
+export type { SkipEffect, SkippedInstruction } from './thumb.js';

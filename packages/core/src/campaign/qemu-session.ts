@@ -13,7 +13,7 @@ import { within } from '../wait.js';
 import type { Fault, ResolvedMoment } from './enumerate.js';
 import { type ObservedRegion, type RunEnding, readEvidence, SerialEvidence } from './evidence.js';
 import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-traps.js';
-import { type InjectionHost, inject } from './inject.js';
+import { type InjectionEffect, type InjectionHost, inject } from './inject.js';
 import { armMoment, exactAt, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
 import { loadSnapshot, saveSnapshot, snapshotDriveArgs } from './snapshots.js';
@@ -43,10 +43,12 @@ export interface SessionConfig {
 export interface RunRequest {
   moment: ResolvedMoment;
   /** For PC and access moments: which hit, counted from the state the run starts in. */
-  hit?: number;
+  hit?: number | undefined;
   /** Absolute guest time at which the run is cut. */
   endNs: number;
   fault?: Fault;
+  /** Serial output from boot to the start state (a snapshot's). */
+  serialPrefix?: string;
 }
 
 /** What a run gives back besides its evidence. */
@@ -60,13 +62,15 @@ export interface RunReport {
   momentReportedNs?: number;
   /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
   momentExact: boolean;
+  /** The pc at the moment's freeze. */
+  momentPc?: number;
+  /** What the fault changed there. */
+  effect?: InjectionEffect;
 }
 
 /** What the triggers of a run window can use. */
 export interface WindowHost extends InjectionHost {
   qemu: LaunchedQemu;
-  /** Serial evidence starts here (output so far is read first; `roundTrip`: QEMU answered something since the freeze). */
-  markSerial(roundTrip: boolean): Promise<void>;
   /** Ends the run at this freeze (call from a trigger callback): the guest is held there while the evidence is read. */
   hold(ctx: TriggerContext, timeNs?: number): void;
   /** Ends the run here with `failure`, thrown once the guest is stopped (a callback must not throw: it would fail the run elsewhere). */
@@ -115,11 +119,6 @@ export class QemuSession {
   /** Whether QEMU still runs. */
   get alive(): boolean {
     return this.qemu.process.exitInfo === undefined;
-  }
-
-  /** Guest time of the last semihosting exit seen, as reported (approximate: a PC freeze). */
-  get exitSeenAtNs(): number | undefined {
-    return this.traps.exitSeenAtNs;
   }
 
   /** Prepares a fresh boot: parameter writes, then the user's `prepare`. */
@@ -175,27 +174,30 @@ export class QemuSession {
    */
   async execute(req: RunRequest, options: { thenClose?: boolean } = {}): Promise<RunReport> {
     const report: RunReport = { evidence: { end: 'budget' }, reached: false, momentExact: false };
+    // A moment on a trap's instruction (the exit call) comes first: the trap is taken after the fault, if the pc is still there.
+    const trap = req.moment.kind === 'pc' ? this.traps.at(req.moment.pc) : undefined;
     report.evidence = await this.window({
       endNs: req.endNs,
       thenClose: options.thenClose,
+      serialPrefix: req.serialPrefix,
+      except: trap?.pc,
       arm: async (host) => [
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
+          // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
+          if (!host.active()) return;
           report.reached = true;
+          report.momentPc = ctx.pc;
           report.momentExact = await exactAt(ctx);
           report.momentReportedNs = ctx.timeNs;
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
-          // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
-          if (!host.active()) return;
           if (req.fault) {
             try {
-              await inject(host, req.fault, ctx);
+              report.effect = await inject(host, req.fault, ctx);
             } catch (err) {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }
           }
-          // Serial evidence covers the output from the moment on, whichever state the run started
-          // from (the guest is frozen: the injection wrote nothing to it).
-          await host.markSerial(req.fault !== undefined);
+          if (trap && report.effect?.kind !== 'skip') await this.traps.reach(trap, ctx);
         }),
       ],
     });
@@ -212,9 +214,13 @@ export class QemuSession {
     endNs: number;
     arm(host: WindowHost): Promise<TriggerHandle[]>;
     thenClose?: boolean | undefined;
+    /** Serial output before the start state (see {@link RunRequest.serialPrefix}). */
+    serialPrefix?: string | undefined;
+    /** No trap at this pc (the run's moment takes it). */
+    except?: number | undefined;
   }): Promise<Evidence> {
     const q = this.qemu;
-    await this.traps.arm();
+    await this.traps.arm(options.except);
     let held: Hold | undefined;
     let over = false;
     const hold = (ctx: TriggerContext, how: Hold) => {
@@ -223,14 +229,15 @@ export class QemuSession {
       ctx.hold();
     };
     this.traps.onHit = (ctx, trap) => hold(ctx, { trap });
-    const serial = this.config.serial ? new SerialEvidence(q) : undefined;
+    const serial = this.config.serial ? new SerialEvidence(q, options.serialPrefix) : undefined;
+    // What a previous run wrote before its stop has come by now (QEMU has answered since): not this run's.
+    await serial?.mark(true);
     const keep: TriggerHandle[] = [];
     const host: WindowHost = {
       qemu: q,
       active: () => !held && !over,
       keep: (h) => void keep.push(h),
       seen: this.seen,
-      markSerial: async (roundTrip) => serial?.mark(roundTrip),
       hold: (ctx, timeNs) => hold(ctx, { timeNs }),
       fail: (ctx, failure) => hold(ctx, { failure }),
     };
