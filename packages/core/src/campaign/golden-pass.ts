@@ -100,7 +100,8 @@ export async function goldenPass(
     const missing = armed.filter((m) => !pass.momentNs.has(m.key));
     const late = options.moments.filter((m) => m.kind === 'time' && m.ns >= pass.endNs);
     if (missing.length || late.length) {
-      const how = pass.ended ? `ends (${pass.evidence.end}) at ${formatNs(pass.endNs)}` : `runs ${formatNs(maxGuestNs)}`;
+      const end = pass.evidence.end === 'exit' ? 'exits' : `ends (${pass.evidence.end})`;
+      const how = pass.ended ? `${end} at ${formatNs(pass.endNs)}` : `runs ${formatNs(maxGuestNs)}`;
       const which = [...missing, ...late].map((m) => (m.kind === 'time' ? `time ${formatNs(m.ns)}` : m.key));
       throw new CampaignConfigError(`moment ${which.join(', ')} is never reached: the golden run ${how} first`);
     }

@@ -37,8 +37,8 @@ export interface MomentPlan {
   before: Deadline;
   /** Where the runs start (set by the recording pass; the boot without snapshots). */
   place: Place;
-  /** Guest time the runs are cut at. */
-  endNs: number;
+  /** Guest time the runs are cut at; undefined: `budgetNs` after the moment's own (exact) freeze — time moments. */
+  endNs: number | undefined;
 }
 
 /** Trace moments further apart than this (instructions) go to different clusters, each with its own snapshot. */
@@ -115,7 +115,10 @@ export function planMoments(campaign: ResolvedCampaign, moments: readonly Resolv
     }
     const momentNs = moment.kind === 'time' ? moment.ns : pass.momentNs.get(moment.key)!;
     const before: Deadline = moment.kind === 'time' ? { ns: moment.ns } : { position: pass.firstPosition.get(moment.key)! };
-    plans.push({ key: moment.key, moments: [moment], before, place: BOOT, endNs: endOf(campaign, pass, momentNs) });
+    // A time moment freezes at the first instruction at or after its time, which an idle guest may
+    // reach much later: its budget counts from that freeze (exact), the same in every run.
+    const fromFreeze = moment.kind === 'time' && campaign.definition.budgetNs !== undefined;
+    plans.push({ key: moment.key, moments: [moment], before, place: BOOT, endNs: fromFreeze ? undefined : endOf(campaign, pass, momentNs) });
   }
   traced.sort((a, b) => a.position - b.position);
   if (!traced.length) return plans;

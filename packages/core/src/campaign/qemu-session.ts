@@ -44,8 +44,10 @@ export interface RunRequest {
   moment: ResolvedMoment;
   /** For PC and access moments: which hit, counted from the state the run starts in. */
   hit?: number | undefined;
-  /** Absolute guest time at which the run is cut. */
-  endNs: number;
+  /** Absolute guest time at which the run is cut; undefined: `budgetNs` after the moment's freeze (exact at time moments). */
+  endNs: number | undefined;
+  /** With no `endNs`: guest time the run gets after its moment. */
+  budgetNs?: number | undefined;
   fault?: Fault;
   /** Serial output from boot to the start state (a snapshot's). */
   serialPrefix?: string;
@@ -197,6 +199,9 @@ export class QemuSession {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }
           }
+          if (req.endNs === undefined && req.budgetNs !== undefined) {
+            host.keep(await this.qemu.notify(ctx.timeNs + req.budgetNs, (end) => host.hold(end, end.timeNs)));
+          }
           if (trap && report.effect?.kind !== 'skip') await this.traps.reach(trap, ctx);
         }),
       ],
@@ -211,7 +216,8 @@ export class QemuSession {
    * running on, to be closed).
    */
   async window(options: {
-    endNs: number;
+    /** Undefined: a trigger `arm` sets ends the run (or the guest's end, or the wall-clock limit). */
+    endNs: number | undefined;
     arm(host: WindowHost): Promise<TriggerHandle[]>;
     thenClose?: boolean | undefined;
     /** Serial output before the start state (see {@link RunRequest.serialPrefix}). */
@@ -245,7 +251,7 @@ export class QemuSession {
       keep.push(...(await options.arm(host)));
       // Every early end is a callback that holds the guest frozen where it happened (the end of the
       // budget too), so evidence is read at that point and no poll adds latency.
-      keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
+      if (options.endNs !== undefined) keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
       const ending = await this.runToEnd(() => held);
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);

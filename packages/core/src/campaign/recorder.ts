@@ -41,10 +41,15 @@ class Walk {
 
   static async start(campaign: ResolvedCampaign, image: string | undefined): Promise<Walk> {
     const session = await QemuSession.start(campaign.session, image);
-    await session.boot();
-    const walk = new Walk(session, campaign, image, { ...BOOT, position: Number(await session.qemu.instructions()) });
-    if (image) await walk.save('base');
-    return walk;
+    try {
+      await session.boot();
+      const walk = new Walk(session, campaign, image, { ...BOOT, position: Number(await session.qemu.instructions()) });
+      if (image) await walk.save('base');
+      return walk;
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
   }
 
   private get shift(): number {

@@ -107,8 +107,10 @@ async function planGolden(campaign: ResolvedCampaign, worker: Worker, plan: Mome
       `the golden run from the snapshot of ${plan.key} ended (${report.evidence.end}) before reaching ${first.key}`,
     );
   checkGolden(campaign, report.evidence, ` at ${plan.key}`);
-  const momentNs = first.kind === 'time' ? first.ns : (pass.momentNs.get(first.key) ?? 0);
-  return { type: 'golden', moment: plan.key, momentNs, endNs: plan.endNs, evidence: report.evidence };
+  // A time moment's exact freeze, and the end its budget gave.
+  const momentNs = report.momentNs ?? pass.momentNs.get(first.key) ?? 0;
+  const endNs = plan.endNs ?? momentNs + campaign.definition.budgetNs!;
+  return { type: 'golden', moment: plan.key, momentNs, endNs, evidence: report.evidence };
 }
 
 /** The proof of injection a record carries: whether the moment came, where, and what the fault changed. */

@@ -26,6 +26,7 @@ export class Worker {
       moment,
       hit: this.hits.hitFrom(moment, start, plan.traced?.has(moment.key) ?? false),
       endNs: plan.endNs,
+      budgetNs: this.campaign.definition.budgetNs,
       serialPrefix: start.serial,
       ...(fault ? { fault } : {}),
     };
