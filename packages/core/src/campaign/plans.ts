@@ -118,7 +118,13 @@ export function planMoments(campaign: ResolvedCampaign, moments: readonly Resolv
     // A time moment freezes at the first instruction at or after its time, which an idle guest may
     // reach much later: its budget counts from that freeze (exact), the same in every run.
     const fromFreeze = moment.kind === 'time' && campaign.definition.budgetNs !== undefined;
-    plans.push({ key: moment.key, moments: [moment], before, place: BOOT, endNs: fromFreeze ? undefined : endOf(campaign, pass, momentNs) });
+    plans.push({
+      key: moment.key,
+      moments: [moment],
+      before,
+      place: BOOT,
+      endNs: fromFreeze ? undefined : endOf(campaign, pass, momentNs),
+    });
   }
   traced.sort((a, b) => a.position - b.position);
   if (!traced.length) return plans;
