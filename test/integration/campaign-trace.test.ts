@@ -92,15 +92,14 @@ async function skipAlone(pc: number, hit: number, cutNs: number, golden: Alone):
     },
     { hit },
   );
-  let crashed = false;
-  await qemu.at('HardFault_Handler', () => void (crashed = true));
+  const handler = await qemu.at('HardFault_Handler', () => undefined);
   const memory: Record<string, string> = {};
   await qemu.at('semihost_exit_insn', async () => {
     for (const name of STATUS) memory[name] = (await qemu.readBytes(qemu.symbol(name), 4, { physical: true })).toString('hex');
   });
   const run = await qemu.run({ forNs: cutNs });
   const serial = qemu.serial.text;
-  if (crashed || run.exitCode === 6) return { outcome: 'crash', serial };
+  if (handler.fired || run.exitCode === 6) return { outcome: 'crash', serial };
   if (run.reason !== 'exit') return { outcome: 'hang', serial };
   const same = run.exitCode === golden.exitCode && JSON.stringify(memory) === JSON.stringify(golden.memory) && serial === golden.serial;
   const outcome = run.exitCode === 8 ? 'detected' : same ? 'masked' : 'silent';
