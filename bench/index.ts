@@ -6,6 +6,7 @@
 import { benchCampaign } from './campaign.bench.js';
 import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
 import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
+import { benchManyMoments, benchTraceCampaign } from './trace-campaign.bench.js';
 import { benchFixture, benchWorkers } from './vitest.bench.js';
 
 console.log('qemu-fault benchmarks (medians; ratio = ours / baseline)\n');
@@ -16,4 +17,6 @@ await benchTriggerLatency();
 await benchDeterminismSoak();
 await benchFixture();
 await benchWorkers();
-await benchCampaign();
+const timeMomentRuns = await benchCampaign();
+await benchTraceCampaign(timeMomentRuns);
+await benchManyMoments();

@@ -120,10 +120,15 @@ function stable(value: unknown): string {
 }
 
 /**
- * Resolves a definition: reads the ELF, enumerates the faults, lays out traps and observed memory.
- * Throws a {@link CampaignConfigError} (or the ELF's own error) naming what is wrong.
+ * Resolves a definition: reads the ELF, enumerates the faults (a space with trace moments: after
+ * the golden pass, which reads them off), lays out traps and observed memory. `onSession` is told
+ * the QEMU configuration as soon as it is known, before any golden pass (to launch workers
+ * meanwhile). Throws a {@link CampaignConfigError} (or the ELF's own error) naming what is wrong.
  */
-export async function resolveCampaign(def: CampaignDefinition, options: { baseDir?: string } = {}): Promise<ResolvedCampaign> {
+export async function resolveCampaign(
+  def: CampaignDefinition,
+  options: { baseDir?: string | undefined; onSession?: (session: SessionConfig) => void } = {},
+): Promise<ResolvedCampaign> {
   if (!def || typeof def !== 'object') throw new CampaignConfigError('the campaign definition must be an object');
   if (typeof def.name !== 'string' || !def.name) throw new CampaignConfigError('the campaign needs a `name`');
   if (typeof def.machine !== 'string' || !def.machine) throw new CampaignConfigError('the campaign needs a `machine`, e.g. mps2-an385');
@@ -161,7 +166,7 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
   };
   const traces = faultSpaceCheck(() => traceMoments(def.space));
   let golden: GoldenPass | undefined;
-  if (traces.length) golden = await traceGoldenRun(def, session, traces, lookup);
+  if (traces.length) golden = await traceGoldenRun(def, session, traces, lookup, options.onSession);
   const faults = faultSpaceCheck(() =>
     enumerateFaults(def.space, lookup, (spec) => {
       const traced = golden!.traced.get(traceKey(spec))!;
@@ -169,6 +174,7 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
       return traced.map((t) => t.moment);
     }),
   );
+  if (!traces.length) options.onSession?.(session);
   const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
   const kernelHash = createHash('sha256')
     .update(await readFile(kernel))
@@ -211,6 +217,7 @@ function traceGoldenRun(
   session: SessionConfig,
   traces: TraceMomentSpec[],
   lookup: (name: string) => { address: number; size: number },
+  onSession: ((session: SessionConfig) => void) | undefined,
 ): Promise<GoldenPass> {
   const parts = spaceParts(def.space);
   const { targets, moments } = faultSpaceCheck(() => {
@@ -220,6 +227,7 @@ function traceGoldenRun(
       moments: parts.flatMap((p) => p.moments.flatMap((m) => (isTraceMoment(m) ? [] : [resolveMoment(m, lookup)]))),
     };
   });
+  onSession?.(session);
   return goldenPass(
     { definition: def, session },
     { targets, moments: [...new Map(moments.map((m) => [m.key, m])).values()], traces, lookup },

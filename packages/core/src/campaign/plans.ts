@@ -42,7 +42,7 @@ export interface MomentPlan {
 }
 
 /** Trace moments further apart than this (instructions) go to different clusters, each with its own snapshot. */
-export const CLUSTER_SPAN = 50_000;
+export const CLUSTER_SPAN = 10_000;
 /** At most this many clusters (snapshots) for the trace moments: beyond it, clusters grow. */
 export const MAX_CLUSTERS = 64;
 const MIN_HANG_MARGIN_NS = 1_000_000;

@@ -9,6 +9,7 @@
  * replays the short stretch from there, re-freezing at its moment with the same trigger a fresh
  * boot would use, its hit counted from the snapshot.
  */
+import { SnapshotError } from '../errors.js';
 import type { TriggerHandle } from '../triggers/types.js';
 import type { ResolvedCampaign } from './definition.js';
 import { settleSerial } from './evidence.js';
@@ -27,27 +28,33 @@ class Walk {
   /** The plugin's instruction count goes on across `loadvm`: its reading at `here`, less `here.position`. */
   private offset = 0;
   private serial: string[] = [];
-  private unsubscribe: () => void;
+  private readonly unsubscribe: () => void;
 
   constructor(
-    private session: QemuSession,
+    private readonly session: QemuSession,
     private readonly campaign: ResolvedCampaign,
     private readonly image: string | undefined,
     start: Place,
+    /** Whether the session is the walk's own, to close at its end (else a worker's, which goes on). */
+    private readonly owned: boolean,
   ) {
     this.here = start;
     this.unsubscribe = session.qemu.serial.onData((text) => this.serial.push(text));
   }
 
-  static async start(campaign: ResolvedCampaign, image: string | undefined): Promise<Walk> {
-    const session = await QemuSession.start(campaign.session, image);
+  /**
+   * Boots `session` (a QEMU just launched, or one of its own without one) and notes the boot; with
+   * an image, saves it as snapshot `base`.
+   */
+  static async start(campaign: ResolvedCampaign, image: string | undefined, given?: QemuSession): Promise<Walk> {
+    const session = given ?? (await QemuSession.start(campaign.session, image));
     try {
       await session.boot();
-      const walk = new Walk(session, campaign, image, { ...BOOT, position: Number(await session.qemu.instructions()) });
+      const walk = new Walk(session, campaign, image, { ...BOOT, position: Number(await session.qemu.instructions()) }, !given);
       if (image) await walk.save('base');
       return walk;
     } catch (err) {
-      await session.close();
+      if (!given) await session.close();
       throw err;
     }
   }
@@ -65,12 +72,8 @@ class Walk {
 
   /** Goes back to a saved place. */
   async load(place: Place): Promise<void> {
-    if (!this.session.alive) {
-      this.unsubscribe();
-      await this.session.close();
-      this.session = await QemuSession.start(this.campaign.session, this.image);
-      this.unsubscribe = this.session.qemu.serial.onData((text) => this.serial.push(text));
-    }
+    // A fault-free run does not end QEMU before the golden run's end, which comes after every deadline.
+    if (!this.session.alive) throw new SnapshotError(`QEMU ended during the recording pass: ${this.session.qemu.process.stderr.text()}`);
     await this.session.load(place.tag!);
     this.offset = Number(await this.session.qemu.instructions()) - place.position;
     this.serial = [];
@@ -120,20 +123,26 @@ class Walk {
     return true;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.unsubscribe();
-    return this.session.close();
+    if (this.owned) await this.session.close();
   }
 }
 
 /**
  * Places every plan (fills in `place`): walks the golden run once, saving a snapshot into `image`
- * (a qcow2 file created by the caller) before each plan's deadline unless an earlier one is within
- * `snapshotLeadNs` of it. Without `image` it only measures the places (for ends counted from them).
+ * (a qcow2 file created by the caller, attached to `session` if given) before each plan's deadline
+ * unless an earlier one is within `snapshotLeadNs` of it. Without `image` it only measures the
+ * places (for ends counted from them).
  */
-export async function recordSnapshots(campaign: ResolvedCampaign, plans: MomentPlan[], image: string | undefined): Promise<void> {
+export async function recordSnapshots(
+  campaign: ResolvedCampaign,
+  plans: MomentPlan[],
+  image: string | undefined,
+  session?: QemuSession,
+): Promise<void> {
   const leadNs = campaign.definition.snapshotLeadNs ?? 1_000_000;
-  const walk = await Walk.start(campaign, image);
+  const walk = await Walk.start(campaign, image, session);
   try {
     const places: Place[] = [walk.here];
     const shift = shiftOf(campaign);

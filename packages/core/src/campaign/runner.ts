@@ -12,11 +12,11 @@ import { checkShard, type Fault, type Shard, shardRange } from './enumerate.js';
 import { type GoldenPass, goldenPass } from './golden-pass.js';
 import { defaultClassifier, type Evidence, OUTCOMES, type Outcome, toVerdict, type Verdict } from './outcome.js';
 import { HitCounter, type MomentPlan, planMoments, settleEnds } from './plans.js';
-import type { RunReport } from './qemu-session.js';
+import type { RunReport, SessionConfig } from './qemu-session.js';
 import { recordSnapshots } from './recorder.js';
 import { CampaignResult } from './result.js';
 import { type CampaignHeader, type FaultRecord, type GoldenRecord, RESULTS_FORMAT, ResultsWriter } from './results-file.js';
-import { copyImage, createImage, imageDir } from './snapshot-images.js';
+import { createImage, imageDir } from './snapshot-images.js';
 import { onPool, Worker } from './worker.js';
 
 /** Progress, reported after every fault run. */
@@ -158,33 +158,50 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
   const reuse = options.reuse ?? DEFAULT_REUSE;
   if (reuse !== 'snapshot' && reuse !== 'fresh')
     throw new InvalidArgumentError(`reuse must be 'snapshot' or 'fresh', got ${String(reuse)}`);
-  const campaign = await resolveCampaign(definition, { baseDir: options.baseDir });
-  const shard = checkShard(options.shard ?? { index: 0, count: 1 });
-  const range = shardRange(campaign.faults.length, shard);
-  const scope = campaign.faults.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
-  const header: CampaignHeader = {
-    type: 'campaign',
-    format: RESULTS_FORMAT,
-    name: definition.name,
-    fingerprint: campaign.fingerprint,
-    total: campaign.faults.length,
-    shard,
-  };
-
-  const opened = options.resultsFile
-    ? await ResultsWriter.open(options.resultsFile, header, { fresh: options.resume === false })
-    : undefined;
-  const writer = opened?.writer;
-  const records = new Map<number, FaultRecord>();
-  const inScope = new Set(scope.map((f) => f.index));
-  for (const r of opened?.existing?.faults ?? []) if (inScope.has(r.index)) records.set(r.index, r);
-  const golden = new Map<string, GoldenRecord>((opened?.existing?.golden ?? []).map((g) => [g.moment, g]));
-  const resumed = records.size;
-  const pending = scope.filter((f) => !records.has(f.index));
-
   let tmp: PrivateDir | undefined;
   const workers: Worker[] = [];
+  let launching: Promise<unknown> = Promise.resolve();
+  // Worker QEMUs start as soon as their configuration is known: they boot while the golden pass runs.
+  const startWorkers = async (session: SessionConfig) => {
+    tmp = await imageDir(options.snapshotDir);
+    for (let i = 0; i < workerCount; i++) {
+      const image = reuse === 'snapshot' ? join(tmp.path, `worker${i}.qcow2`) : undefined;
+      if (image) await createImage(image);
+      workers.push(new Worker({ session, definition }, image));
+    }
+    await Promise.all(workers.map((w) => w.launch()));
+  };
+  let writer: ResultsWriter | undefined;
   try {
+    const campaign = await resolveCampaign(definition, {
+      baseDir: options.baseDir,
+      onSession: (session) => {
+        if (!options.signal?.aborted) launching = startWorkers(session);
+      },
+    });
+    const shard = checkShard(options.shard ?? { index: 0, count: 1 });
+    const range = shardRange(campaign.faults.length, shard);
+    const scope = campaign.faults.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
+    const header: CampaignHeader = {
+      type: 'campaign',
+      format: RESULTS_FORMAT,
+      name: definition.name,
+      fingerprint: campaign.fingerprint,
+      total: campaign.faults.length,
+      shard,
+    };
+
+    const opened = options.resultsFile
+      ? await ResultsWriter.open(options.resultsFile, header, { fresh: options.resume === false })
+      : undefined;
+    writer = opened?.writer;
+    const records = new Map<number, FaultRecord>();
+    const inScope = new Set(scope.map((f) => f.index));
+    for (const r of opened?.existing?.faults ?? []) if (inScope.has(r.index)) records.set(r.index, r);
+    const golden = new Map<string, GoldenRecord>((opened?.existing?.golden ?? []).map((g) => [g.moment, g]));
+    const resumed = records.size;
+    const pending = scope.filter((f) => !records.has(f.index));
+
     if (pending.length && !options.signal?.aborted) {
       const moments = [...new Map(pending.map((f) => [f.moment.key, f.moment])).values()];
       const pass =
@@ -198,24 +215,22 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       const plans = planMoments(campaign, moments, pass);
       const planOf = new Map(plans.flatMap((p) => p.moments.map((m) => [m.key, p] as const)));
       const byBudget = definition.budgetNs !== undefined;
-      tmp = await imageDir(options.snapshotDir);
-      const images: Array<string | undefined> = [];
+      await launching;
       if (reuse === 'snapshot') {
-        const recorded = join(tmp.path, 'recorded.qcow2');
-        await createImage(recorded);
-        await recordSnapshots(campaign, plans, recorded);
-        for (let i = 0; i < workerCount; i++) {
-          images.push(join(tmp.path, `worker${i}.qcow2`));
-          await copyImage(recorded, images[i]!);
+        // Each worker records into its own image; the walk is deterministic, so all must agree.
+        const placed = await Promise.all(workers.map((w) => w.record(campaign, plans)));
+        for (const [i, plan] of plans.entries()) {
+          plan.place = placed[0]![i]!;
+          if (placed.some((places) => JSON.stringify(places[i]) !== JSON.stringify(plan.place)))
+            throw new SnapshotError(`the workers' recording passes placed ${plan.key} apart: the golden run is not deterministic`);
         }
-      } else {
+      } else if (byBudget && plans.some((p) => p.traced)) {
         // Runs from the boot still end where runs from snapshots would.
-        if (byBudget && plans.some((p) => p.traced)) await recordSnapshots(campaign, plans, undefined);
-        images.push(...Array.from({ length: workerCount }, () => undefined));
+        await recordSnapshots(campaign, plans, undefined);
       }
       settleEnds(campaign, plans);
       const hits = new HitCounter([...pass.traced.values()].flat());
-      workers.push(...images.map((image) => new Worker(campaign, image, hits)));
+      for (const w of workers) w.hits = hits;
 
       const keep = async (record: GoldenRecord) => {
         const stored = golden.get(record.moment);
@@ -272,19 +287,21 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
         () => options.signal?.aborted ?? false,
       );
     }
+    // In the order the moments first appear, whatever order the workers finished them in.
+    const goldenRecords = [...golden.values()].sort((a, b) => a.momentNs - b.momentNs || a.moment.localeCompare(b.moment));
+    return new CampaignResult(
+      definition.name,
+      campaign.faults.length,
+      goldenRecords,
+      [...records.values()],
+      campaign.fingerprint,
+      scope.length,
+    );
   } finally {
+    // Workers still starting are closed once started (their launch may have failed: that is reported already, or moot).
+    await Promise.allSettled([launching]);
     await Promise.allSettled(workers.map((w) => w.close()));
     await writer?.close();
-    await tmp?.remove();
+    await (tmp as PrivateDir | undefined)?.remove();
   }
-  // In the order the moments first appear, whatever order the workers finished them in.
-  const goldenRecords = [...golden.values()].sort((a, b) => a.momentNs - b.momentNs || a.moment.localeCompare(b.moment));
-  return new CampaignResult(
-    definition.name,
-    campaign.faults.length,
-    goldenRecords,
-    [...records.values()],
-    campaign.fingerprint,
-    scope.length,
-  );
 }

@@ -4,8 +4,9 @@
  */
 import type { ResolvedCampaign } from './definition.js';
 import type { Fault, ResolvedMoment } from './enumerate.js';
-import { BOOT, type HitCounter, type MomentPlan } from './plans.js';
+import { BOOT, type HitCounter, type MomentPlan, type Place } from './plans.js';
 import { QemuSession, type RunReport, type RunRequest } from './qemu-session.js';
+import { recordSnapshots } from './recorder.js';
 
 /** A worker: one QEMU at a time, relaunched when a fault run kills it. */
 export class Worker {
@@ -13,18 +14,38 @@ export class Worker {
   /** Bytes at moments, kept across the sessions of this worker (see `InjectionHost.seen`). */
   private readonly seen = new Map<string, number>();
 
+  /** Hit counts from places, known once the golden pass is done. */
+  hits: HitCounter | undefined;
+
   constructor(
-    private readonly campaign: ResolvedCampaign,
+    private readonly campaign: Pick<ResolvedCampaign, 'session' | 'definition'>,
     private readonly image: string | undefined,
-    private readonly hits: HitCounter,
   ) {}
+
+  /** Launches this worker's QEMU (with its snapshot image) ahead of its first run: while the golden pass runs. */
+  async launch(): Promise<void> {
+    if (!this.image || this.session) return;
+    this.session = await QemuSession.start(this.campaign.session, this.image);
+    this.session.seen = this.seen;
+  }
+
+  /**
+   * Records the snapshots of `plans` into this worker's own image (each worker walks the same
+   * deterministic golden run: no image is copied) and returns where each plan starts.
+   */
+  async record(campaign: ResolvedCampaign, plans: readonly MomentPlan[]): Promise<Place[]> {
+    await this.launch();
+    const own = plans.map((p) => ({ ...p }));
+    await recordSnapshots(campaign, own, this.image, this.session);
+    return own.map((p) => p.place);
+  }
 
   /** Runs `plan`'s window at `moment` with `fault` (none: the golden run), from its snapshot (or a fresh boot). */
   async execute(plan: MomentPlan, moment: ResolvedMoment, fault?: Fault): Promise<RunReport> {
     const start = this.image ? plan.place : BOOT;
     const request: RunRequest = {
       moment,
-      hit: this.hits.hitFrom(moment, start, plan.traced?.has(moment.key) ?? false),
+      hit: this.hits!.hitFrom(moment, start, plan.traced?.has(moment.key) ?? false),
       endNs: plan.endNs,
       budgetNs: this.campaign.definition.budgetNs,
       serialPrefix: start.serial,
@@ -45,12 +66,9 @@ export class Worker {
       await this.session.close();
       this.session = undefined;
     }
-    if (!this.session) {
-      this.session = await QemuSession.start(this.campaign.session, this.image);
-      this.session.seen = this.seen;
-    }
-    await this.session.load(start.tag!);
-    return this.session.execute(request);
+    await this.launch();
+    await this.session!.load(start.tag!);
+    return this.session!.execute(request);
   }
 
   async close(): Promise<void> {
