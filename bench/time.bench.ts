@@ -5,7 +5,7 @@
 import { type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
 import type { PluginHit } from '../packages/core/src/plugin/plugin-channel.js';
 import { firmware } from '../test/support/firmware.js';
-import { median } from './measure.js';
+import { type Figure, median, speedRatio } from './measure.js';
 
 /** Boots the example firmware in its CPU-bound benchmark mode and times it from `cont` to exit. */
 async function timeBusyRun(
@@ -27,7 +27,7 @@ async function timeBusyRun(
   }
 }
 
-export async function benchEmulationSpeed(iterations = 100_000_000, rounds = 3): Promise<void> {
+export async function benchEmulationSpeed(iterations = 100_000_000, rounds = 3): Promise<Figure> {
   const plain: number[] = [];
   const armed: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -36,13 +36,10 @@ export async function benchEmulationSpeed(iterations = 100_000_000, rounds = 3):
     armed.push(await timeBusyRun({}, iterations, (q) => q.notify(10 ** 15, () => undefined)));
   }
   // Speed is the inverse of time: ratio = plain time / armed time.
-  const ratio = median(plain) / median(armed);
-  console.log(
-    `${'emulation speed, time trigger armed vs plain -icount'.padEnd(44)} ours ${median(armed).toFixed(0).padStart(8)} ms   baseline ${median(plain).toFixed(0).padStart(8)} ms   speed ${ratio.toFixed(2)}x   (goal ≥ 0.9x)`,
-  );
+  return speedRatio('emulation speed, time trigger armed vs -icount', median(armed), median(plain), 0.9, ['armed', 'plain']);
 }
 
-export async function benchTriggerLatency(count = 500): Promise<void> {
+export async function benchTriggerLatency(count = 500): Promise<Figure> {
   const qemu = await launch({ machine: 'mps2-an385', kernel: firmware() });
   try {
     await qemu.write(qemu.symbol('busy_iterations'), 1_000_000_000, 4);
@@ -65,9 +62,10 @@ export async function benchTriggerLatency(count = 500): Promise<void> {
       .slice(2)
       .map((hit, i) => Number(hit.lastWakeNs! - callbackEnds[i]!) / 1000)
       .filter((us) => us > 0);
-    console.log(
-      `${'trigger latency (µs, median)'.padEnd(44)} trigger→callback ${median(toCallback).toFixed(1)}   callback end→guest running ${median(toResume).toFixed(1)}`,
-    );
+    return {
+      title: 'trigger latency (median)',
+      detail: `trigger→callback ${median(toCallback).toFixed(1)} µs, callback end→guest running ${median(toResume).toFixed(1)} µs`,
+    };
   } finally {
     await qemu.close();
   }
@@ -95,10 +93,23 @@ async function scenario(): Promise<string> {
   }
 }
 
-export async function benchDeterminismSoak(runs = 50): Promise<void> {
+/** The soak's figure, and its outcomes (to compare across QEMU versions). */
+export interface Soak {
+  figure: Figure;
+  outcomes: ReadonlySet<string>;
+}
+
+export async function benchDeterminismSoak(runs = 50): Promise<Soak> {
   const outcomes = new Set<string>();
   for (let i = 0; i < runs; i++) outcomes.add(await scenario());
-  console.log(
-    `${'determinism soak'.padEnd(44)} ${runs} runs, ${outcomes.size} distinct outcome${outcomes.size === 1 ? '' : 's'}   (must be 1)`,
-  );
+  return {
+    figure: {
+      title: 'determinism soak: distinct outcomes',
+      detail: `${runs} runs in fresh QEMUs`,
+      value: outcomes.size,
+      shown: String(outcomes.size),
+      goal: { op: '≤', limit: 1 },
+    },
+    outcomes,
+  };
 }

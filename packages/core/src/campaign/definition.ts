@@ -151,7 +151,7 @@ export async function resolveCampaign(
   const traps: Trap[] = [
     ...(def.detect?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'detect' as const })),
     ...(def.crash?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'crash' as const })),
-    ...(await semihostingSites(elf)).map((pc) => ({ name: `semihosting@0x${pc.toString(16)}`, pc, kind: 'exit' as const })),
+    ...(await semihostingSites(elf)).map(({ pc, next }) => ({ name: `semihosting@0x${pc.toString(16)}`, pc, next, kind: 'exit' as const })),
   ];
   const params: ParamWrite[] = (def.params ?? []).map((p) => ({ address: at(elf, p.at), size: p.size ?? 4, value: p.value }));
   const session: SessionConfig = {

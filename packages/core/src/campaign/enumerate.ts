@@ -5,7 +5,8 @@
  * shards.
  */
 import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
+import type { RegisterName } from '../triggers/registers.js';
+import { checkPairSpec, combinePairs, isPairSpec, type PartFault, type SecondFault } from './pairs.js';
 import {
   checkPart,
   type FaultModelSpec,
@@ -20,7 +21,7 @@ import {
 /** A target with its address resolved. */
 export type ResolvedTarget =
   | { label: string; kind: 'memory'; address: number; length: number }
-  | { label: string; kind: 'register'; register: ArmRegisterName }
+  | { label: string; kind: 'register'; register: RegisterName }
   | { label: string; kind: 'instruction' };
 
 /** One concrete thing done at the moment. */
@@ -54,6 +55,8 @@ export interface Fault {
   /** Human-readable action, e.g. `flip bit 3`. */
   actionLabel: string;
   moment: ResolvedMoment;
+  /** A double fault's second fault (see `pairs()`); `id` and `actionLabel` above name both. */
+  second?: SecondFault;
 }
 
 /** Finds a symbol's address and size (the kernel ELF's table). */
@@ -176,9 +179,9 @@ export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Arra
   }
 }
 
-/** The parts of a space, and whether any of them has a trace moment (which needs the golden run). */
+/** The plain parts of a space: its parts, and both halves of its pair parts. */
 export function spaceParts(space: FaultSpaceSpec): FaultSpacePart[] {
-  return Array.isArray(space) ? space : [space];
+  return (Array.isArray(space) ? space : [space]).flatMap((p) => (isPairSpec(p) ? [p.first, p.second] : [p]));
 }
 
 /** The trace moments of a space (see `executed()`, `accessed()`), in order of appearance. */
@@ -192,38 +195,52 @@ export function traceMoments(space: FaultSpaceSpec): TraceMomentSpec[] {
  * be run twice and counted twice).
  */
 export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup, traced?: TraceResolver): Fault[] {
-  const parts = spaceParts(space);
+  const parts = Array.isArray(space) ? space : [space];
   if (!parts.length) throw new CampaignConfigError('the fault space is empty: it has no parts (give targets, models and moments)');
   const faults: Fault[] = [];
   const ids = new Set<string>();
   for (const part of parts) {
-    checkPart(part);
-    const targets = part.targets.map((t) => resolveTarget(t, lookup));
-    const moments = part.moments.flatMap((spec) => {
-      if (!isTraceMoment(spec)) return [resolveMoment(spec, lookup)];
-      if (!traced) throw new CampaignConfigError(`moment ${JSON.stringify(spec)} is read off the golden run: resolve the campaign first`);
-      return traced(spec);
-    });
-    for (const moment of moments) {
-      for (const target of targets) {
-        for (const model of part.models) {
-          for (const { action, label } of expandModel(model, target)) {
-            const id = `${target.label} ${label} @ ${moment.key}`;
-            if (ids.has(id)) throw new CampaignConfigError(`fault '${id}' is listed twice in the fault space`);
-            ids.add(id);
-            faults.push({ index: faults.length, id, target, action, actionLabel: label, moment });
-          }
-        }
-      }
+    let listed: PartFault[];
+    if (isPairSpec(part)) {
+      checkPairSpec(part);
+      listed = combinePairs(partFaults(part.first, lookup, traced), partFaults(part.second, lookup, traced), part.withinNs);
+    } else listed = partFaults(part, lookup, traced);
+    for (const fault of listed) {
+      if (ids.has(fault.id)) throw new CampaignConfigError(`fault '${fault.id}' is listed twice in the fault space`);
+      ids.add(fault.id);
+      faults.push({ index: faults.length, ...fault });
     }
   }
   if (!faults.length) {
-    const sizes = parts.map((p) => `${p.targets.length} targets × ${p.models.length} models × ${p.moments.length} moments`).join(' + ');
+    const size = (p: FaultSpacePart) => `${p.targets.length} targets × ${p.models.length} models × ${p.moments.length} moments`;
+    const sizes = parts.map((p) => (isPairSpec(p) ? `pairs(${size(p.first)}, ${size(p.second)})` : size(p))).join(' + ');
     throw new CampaignConfigError(
       `the fault space is empty (${sizes}): no model applies to any target (skip needs instruction(), flips need memory or registers)`,
     );
   }
   return faults;
+}
+
+/** The faults of one part, unnumbered, in order: moment, target, model, parameter. */
+function partFaults(part: FaultSpacePart, lookup: SymbolLookup, traced: TraceResolver | undefined): PartFault[] {
+  checkPart(part);
+  const targets = part.targets.map((t) => resolveTarget(t, lookup));
+  const out: PartFault[] = [];
+  const moments = part.moments.flatMap((spec) => {
+    if (!isTraceMoment(spec)) return [resolveMoment(spec, lookup)];
+    if (!traced) throw new CampaignConfigError(`moment ${JSON.stringify(spec)} is read off the golden run: resolve the campaign first`);
+    return traced(spec);
+  });
+  for (const moment of moments) {
+    for (const target of targets) {
+      for (const model of part.models) {
+        for (const { action, label } of expandModel(model, target)) {
+          out.push({ id: `${target.label} ${label} @ ${moment.key}`, target, action, actionLabel: label, moment });
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** Checks a shard spec. */

@@ -4,7 +4,16 @@
  * its cluster of moments and classified against the golden run, results in JSON Lines and reports.
  */
 
-export { CampaignAssertionError, CampaignConfigError, ClassifierError, ResultsFileError, SnapshotError } from '../errors.js';
+export {
+  CampaignAssertionError,
+  CampaignConfigError,
+  ClassifierError,
+  ResultsFileError,
+  SnapshotError,
+  UnknownFaultError,
+} from '../errors.js';
+export { readBaseline } from './baseline.js';
+export { CampaignComparison, type ComparedRecords, type OutcomeChange } from './compare.js';
 export { loadCampaignDefinition } from './config-loader.js';
 export { type CampaignDefinition, defineCampaign, type ObserveSpec, type ResolvedCampaign, resolveCampaign } from './definition.js';
 export {
@@ -36,8 +45,11 @@ export {
   type Signals,
   type Verdict,
 } from './outcome.js';
+export { isPairSpec, type PairSpec, pairs, type SecondFault } from './pairs.js';
 export { formatProgress } from './progress.js';
-export { OUTCOME_COLOURS, renderHtmlReport, writeCampaignReport } from './report.js';
+export { OUTCOME_COLOURS, type ReportOptions, renderHtmlReport, writeCampaignReport } from './report.js';
+export { type FaultTrace, findFault, type GdbHandover, type ReproduceOptions, reproduceFault } from './reproduce.js';
+export { formatFaultTrace } from './reproduce-trace.js';
 export { CampaignResult, type RecordFilter } from './result.js';
 export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
 export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';

@@ -5,7 +5,7 @@
  */
 import { CampaignConfigError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
+import type { RegisterName } from '../triggers/registers.js';
 import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
 import type { Fault, ResolvedTarget } from './enumerate.js';
 import { type SkipEffect, skipInstructions } from './thumb.js';
@@ -30,10 +30,13 @@ export interface InjectionHost {
  */
 export type InjectionEffect =
   | { kind: 'memory'; address: number; old: string; new: string }
-  | { kind: 'register'; register: ArmRegisterName; old: number; new: number }
+  | { kind: 'register'; register: RegisterName; old: number | string; new: number | string }
   | SkipEffect;
 
 const PHYSICAL = { physical: true } as const;
+
+/** A register value as plain JSON: a number where exact, else hex (a 64-bit register). */
+const plain = (v: bigint): number | string => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : `0x${v.toString(16)}`);
 
 /** Memory bytes at the moment: from `seen` (earlier runs at the same moment), else read (and remembered). */
 async function bytesAt(host: InjectionHost, moment: string, address: number, length: number): Promise<Buffer> {
@@ -77,13 +80,13 @@ async function forceBit(
     return writeMemory(host, address, old, Buffer.of(next));
   }
   if (target.kind === 'register') {
-    const reg = target.register;
-    const value = await ctx.registers.get(reg);
-    const mask = 2 ** bit;
-    const isSet = Math.floor(value / mask) % 2 === 1;
-    const next = to === 'flip' ? (isSet ? value - mask : value + mask) : to && !isSet ? value + mask : !to && isSet ? value - mask : value;
-    if (next !== value) await ctx.registers.set(reg, next);
-    return { kind: 'register', register: reg, old: value, new: next };
+    const read = await ctx.registers.get(target.register);
+    const value = BigInt(read);
+    const mask = 1n << BigInt(bit);
+    const next = to === 'flip' ? value ^ mask : to ? value | mask : value & ~mask;
+    // Written back as read: a number up to 32 bits, a bigint beyond.
+    if (next !== value) await ctx.registers.set(target.register, typeof read === 'bigint' ? next : Number(next));
+    return { kind: 'register', register: target.register, old: plain(value), new: plain(next) };
   }
   throw new CampaignConfigError(`cannot change bits of target ${(target as ResolvedTarget).label}`);
 }
@@ -109,7 +112,7 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
       if (target.kind === 'register') {
         const old = await ctx.registers.get(target.register);
         await ctx.registers.set(target.register, action.value);
-        return { kind: 'register', register: target.register, old, new: action.value };
+        return { kind: 'register', register: target.register, old: plain(BigInt(old)), new: action.value };
       }
       if (target.kind !== 'memory') throw new CampaignConfigError(`cannot overwrite target ${target.label}`);
       const bytes = Buffer.alloc(action.size);

@@ -16,6 +16,7 @@ import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-tr
 import { type InjectionEffect, type InjectionHost, inject } from './inject.js';
 import { armMoment, exactAt, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
+import { armSecond } from './pairs.js';
 import { loadSnapshot, saveSnapshot, snapshotDriveArgs } from './snapshots.js';
 
 /** A parameter written before the first instruction (e.g. `run_ticks`). */
@@ -51,6 +52,14 @@ export interface RunRequest {
   fault?: Fault;
   /** Serial output from boot to the start state (a snapshot's). */
   serialPrefix?: string;
+  /** Told just before and after the injection, at the moment's freeze (reproduction's trace, its stop for a debugger). */
+  probe?: InjectionProbe | undefined;
+}
+
+/** See {@link RunRequest.probe}. */
+export interface InjectionProbe {
+  before(ctx: TriggerContext, host: WindowHost): Promise<void>;
+  after(ctx: TriggerContext, host: WindowHost): Promise<void>;
 }
 
 /** What a run gives back besides its evidence. */
@@ -68,6 +77,8 @@ export interface RunReport {
   momentPc?: number;
   /** What the fault changed there. */
   effect?: InjectionEffect;
+  /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
+  secondInjected?: boolean;
 }
 
 /** What the triggers of a run window can use. */
@@ -194,7 +205,15 @@ export class QemuSession {
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
           if (req.fault) {
             try {
+              await req.probe?.before(ctx, host);
               report.effect = await inject(host, req.fault, ctx);
+              await req.probe?.after(ctx, host);
+              if (req.fault.second) {
+                report.secondInjected = false;
+                await armSecond(host, req.fault, ctx, () => {
+                  report.secondInjected = true;
+                });
+              }
             } catch (err) {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }

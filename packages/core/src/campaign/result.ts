@@ -3,6 +3,9 @@
  * assertions that fail with a readable message naming the worst faults.
  */
 import { CampaignAssertionError } from '../errors.js';
+import { shellQuote } from '../shell-quote.js';
+import { REPORT_FORMAT } from './baseline.js';
+import { CampaignComparison, type ComparedRecords } from './compare.js';
 import { OUTCOMES, type Outcome } from './outcome.js';
 import type { FaultRecord, GoldenRecord } from './results-file.js';
 
@@ -41,6 +44,8 @@ function describeFilter(filter: RecordFilter): string {
 export class CampaignResult {
   /** Fault records sorted by index. */
   readonly records: readonly FaultRecord[];
+  /** The config file the campaign was run from, for {@link reproduceCommand} (`runCampaign`'s `configFile`). */
+  configFile: string | undefined;
 
   constructor(
     readonly name: string,
@@ -59,6 +64,14 @@ export class CampaignResult {
   /** Whether every fault this result covers (the campaign, or the shard run) has a record. */
   get complete(): boolean {
     return this.records.length >= this.expected;
+  }
+
+  /**
+   * The command line that replays fault `id` from a fresh boot and prints its trace (add `--gdb` to
+   * stop right after the injection with a debugger attached).
+   */
+  reproduceCommand(id: string): string {
+    return `qemu-fault campaign ${shellQuote(this.configFile ?? '<config>')} --reproduce ${shellQuote(id)}`;
   }
 
   /** Records passing `filter`. */
@@ -127,10 +140,18 @@ export class CampaignResult {
     this.assertNo('silent', filter);
   }
 
+  /**
+   * What changed against `baseline` (an earlier result, or one read with `readBaseline()`): faults
+   * matched by id (target, model and parameter, moment), not by index.
+   */
+  compare(baseline: ComparedRecords): CampaignComparison {
+    return new CampaignComparison(this, baseline);
+  }
+
   /** The whole result as plain JSON (what the JSON report holds). */
   toJSON(): object {
     return {
-      format: 'qemu-fault-campaign-report/1',
+      format: REPORT_FORMAT,
       name: this.name,
       fingerprint: this.fingerprint,
       total: this.total,

@@ -55,6 +55,8 @@ export interface RunCampaignOptions {
   snapshotDir?: string;
   /** Base for a relative `kernel` (default: the cwd). */
   baseDir?: string;
+  /** The config file the definition came from: names it in the result's reproduce commands. */
+  configFile?: string;
   onProgress?: (progress: CampaignProgress) => void;
   /** Stops dispatching faults; runs in flight finish and are recorded. The result is then incomplete. */
   signal?: AbortSignal;
@@ -75,7 +77,8 @@ export function defaultWorkers(): number {
 /** How fault runs start by default: from a snapshot (see {@link RunCampaignOptions.reuse}). */
 export const DEFAULT_REUSE = 'snapshot';
 
-function classify(campaign: ResolvedCampaign, evidence: Evidence, golden: GoldenRecord, fault: Fault): Verdict {
+/** The verdict on a fault run: the default classifier, refined by the definition's own. */
+export function classify(campaign: ResolvedCampaign, evidence: Evidence, golden: GoldenRecord, fault: Fault): Verdict {
   const def = campaign.definition;
   const defaultVerdict = defaultClassifier({ detect: def.detect, crash: def.crash })(evidence, golden.evidence);
   if (!def.classify) return defaultVerdict;
@@ -130,7 +133,8 @@ function faultRecord(fault: Fault, report: RunReport, verdict: Verdict): FaultRe
     target: fault.target.label,
     action: fault.actionLabel,
     moment: fault.moment.key,
-    fault: { target: fault.target, action: fault.action, moment: fault.moment },
+    fault: { target: fault.target, action: fault.action, moment: fault.moment, ...(fault.second ? { second: fault.second } : {}) },
+    ...(report.secondInjected !== undefined ? { secondInjected: report.secondInjected } : {}),
     outcome: verdict.outcome,
     reason: verdict.reason,
     ...(report.evidence.timeNs !== undefined ? { timeNs: report.evidence.timeNs } : {}),
@@ -289,7 +293,7 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
     }
     // In the order the moments first appear, whatever order the workers finished them in.
     const goldenRecords = [...golden.values()].sort((a, b) => a.momentNs - b.momentNs || a.moment.localeCompare(b.moment));
-    return new CampaignResult(
+    const result = new CampaignResult(
       definition.name,
       campaign.faults.length,
       goldenRecords,
@@ -297,6 +301,8 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       campaign.fingerprint,
       scope.length,
     );
+    result.configFile = options.configFile;
+    return result;
   } finally {
     // Workers still starting are closed once started (their launch may have failed: that is reported already, or moot).
     await Promise.allSettled([launching]);

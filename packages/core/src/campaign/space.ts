@@ -3,15 +3,17 @@
  * data (a JSON config can write them by hand, and results files record them as they are); the
  * functions below only build and check them.
  */
+
+import { isRegisterName } from '../arch/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
-import { registerNumber } from '../triggers/registers.js';
+import type { RegisterName } from '../triggers/registers.js';
+import type { PairSpec } from './pairs.js';
 
 /** Where a fault lands. */
 export type TargetSpec =
   | { kind: 'memory'; address: number; length: number; name?: string }
   | { kind: 'symbol'; symbol: string; offset?: number; length?: number }
-  | { kind: 'register'; register: ArmRegisterName }
+  | { kind: 'register'; register: RegisterName }
   | { kind: 'instruction' };
 
 /** What a fault does to its target. */
@@ -44,8 +46,8 @@ export interface FaultSpacePart {
   moments: MomentSpec[];
 }
 
-/** A fault space: one part, or the union of several (in order). */
-export type FaultSpaceSpec = FaultSpacePart | FaultSpacePart[];
+/** A fault space: one part, or the union of several (in order), double faults among them (see `pairs()`). */
+export type FaultSpaceSpec = FaultSpacePart | Array<FaultSpacePart | PairSpec>;
 
 // ---- targets ------------------------------------------------------------------------------------
 
@@ -60,7 +62,7 @@ export function symbol(name: string, options: { offset?: number; length?: number
 }
 
 /** Core registers, one target each. */
-export function registers(...names: ArmRegisterName[]): TargetSpec[] {
+export function registers(...names: RegisterName[]): TargetSpec[] {
   return names.map((register) => ({ kind: 'register', register }));
 }
 
@@ -158,9 +160,9 @@ export function isTraceMoment(m: MomentSpec): m is TraceMomentSpec {
   return m.kind === 'executed' || m.kind === 'accessed';
 }
 
-/** Builds a fault space from parts, checking each part's shape. */
-export function faultSpace(...parts: FaultSpacePart[]): FaultSpacePart[] {
-  for (const part of parts) checkPart(part);
+/** Builds a fault space from parts, checking each part's shape (pair parts check themselves in `pairs()`). */
+export function faultSpace(...parts: Array<FaultSpacePart | PairSpec>): Array<FaultSpacePart | PairSpec> {
+  for (const part of parts) if ((part as PairSpec).kind !== 'pairs') checkPart(part as FaultSpacePart);
   return parts;
 }
 
@@ -195,7 +197,13 @@ export function checkTarget(t: TargetSpec): void {
       if (t.length !== undefined && (!isInt(t.length) || t.length < 1)) fail('symbol target', t, 'length must be a positive integer');
       return;
     case 'register':
-      registerNumber(t.register);
+      if (!isRegisterName(t.register)) {
+        fail(
+          'register target',
+          t,
+          'unknown register: not a core register of any architecture (ARM r0–r15, sp, lr, pc, xpsr; AArch64 x0–x30, sp, pc, cpsr; RISC-V x0–x31, a0…, pc)',
+        );
+      }
       return;
     case 'instruction':
       return;

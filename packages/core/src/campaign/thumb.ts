@@ -1,11 +1,13 @@
 /**
- * The campaign's Thumb (Cortex-M) specifics in one place: how long an instruction is, and how an
- * instruction skip leaves the IT state — as hardware (or a NOP patched in) would. Another
- * architecture plugs in here: its instruction length and what a skip must update besides the pc.
+ * A campaign's instruction skip, with the proof of what it skipped. On M-profile Thumb it is done
+ * here, faithful to the IT state — advanced as hardware (or a NOP patched in) would; elsewhere
+ * the framework's skip (instruction lengths per architecture) does it. Another architecture with
+ * state a skip must update besides the pc plugs in here.
  */
+import { thumbLength } from '../arch/architecture.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { TriggerContext } from '../triggers/types.js';
-import { thumbInstructionLength } from './elf-code.js';
 
 /** One skipped instruction: where, and its bytes (hex, in memory order). */
 export interface SkippedInstruction {
@@ -50,20 +52,42 @@ export function advanceIt(it: number): number {
   return (it & 0b11100000) | ((it << 1) & 0b11111);
 }
 
-/** An instruction's bytes at `pc` (2 or 4, hex in memory order), read from the system address space. */
+/** Whether the ELF's code is 32-bit ARM, where Thumb code (and M profile) may run. */
+const mayBeThumb = (qemu: FaultInjectionFramework) => qemu.elf?.machine === 'arm' && qemu.elf.bits === 32;
+
+/**
+ * An instruction's bytes at `pc` (hex in memory order), read from the system address space: its
+ * Thumb length on 32-bit ARM, else the 4 bytes there (trace moments carry what they executed).
+ */
 export async function instructionAt(qemu: FaultInjectionFramework, pc: number): Promise<SkippedInstruction> {
-  const head = await qemu.readBytes(pc, 2, PHYSICAL);
-  const length = thumbInstructionLength(head[0]! | (head[1]! << 8));
-  const bytes = length === 2 ? head : Buffer.concat([head, await qemu.readBytes(pc + 2, 2, PHYSICAL)]);
-  return { pc, bytes: bytes.toString('hex') };
+  const head = await qemu.readBytes(pc, 4, PHYSICAL);
+  const length = mayBeThumb(qemu) ? thumbLength(head) : 4;
+  return { pc, bytes: head.subarray(0, length).toString('hex') };
+}
+
+/** `xpsr` at the freeze: M profile has it; undefined elsewhere (A/R profile, other architectures). */
+async function xpsrAt(qemu: FaultInjectionFramework, ctx: TriggerContext): Promise<number | undefined> {
+  if (!mayBeThumb(qemu)) return undefined;
+  try {
+    return await ctx.registers.get('xpsr');
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return undefined;
+    throw err;
+  }
 }
 
 /**
- * Skips `count` instructions at the freeze `ctx`: the pc moves past them and, inside an IT block,
- * the IT state advances once per skipped instruction (skipping an `IT` instruction itself leaves no
- * IT block: what follows runs unconditionally, as under a NOP).
+ * Skips `count` instructions at the freeze `ctx`: the pc moves past them and, on M profile inside
+ * an IT block, the IT state advances once per skipped instruction (skipping an `IT` instruction
+ * itself leaves no IT block: what follows runs unconditionally, as under a NOP).
  */
 export async function skipInstructions(qemu: FaultInjectionFramework, ctx: TriggerContext, count: number): Promise<SkipEffect> {
+  const xpsr = await xpsrAt(qemu, ctx);
+  if (xpsr === undefined) {
+    const pcAfter = Number(await qemu.skip(count));
+    const bytes = await qemu.readBytes(ctx.pc, pcAfter - ctx.pc, PHYSICAL);
+    return { kind: 'skip', skipped: [{ pc: ctx.pc, bytes: bytes.toString('hex') }], pcAfter };
+  }
   const skipped: SkippedInstruction[] = [];
   let pc = ctx.pc;
   for (let i = 0; i < count; i++) {
@@ -72,7 +96,6 @@ export async function skipInstructions(qemu: FaultInjectionFramework, ctx: Trigg
     pc += insn.bytes.length / 2;
   }
   const effect: SkipEffect = { kind: 'skip', skipped, pcAfter: pc };
-  const xpsr = await ctx.registers.get('xpsr');
   const before = itState(xpsr);
   if (before !== 0) {
     let after = before;

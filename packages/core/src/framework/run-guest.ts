@@ -1,9 +1,8 @@
-import { ConnectionClosedError, InvalidArgumentError } from '../errors.js';
+import { ConnectionClosedError, InvalidArgumentError, QemuExitedError } from '../errors.js';
 import type { ExitInfo } from '../launch/qemu-process.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import type { SerialCapture } from '../serial/serial-capture.js';
 import type { FreezeServer } from '../triggers/freeze-server.js';
-import { within } from '../wait.js';
 
 /** When {@link runGuest} should stop, besides the guest ending by itself. */
 export interface RunOptions {
@@ -68,11 +67,11 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
         cleanups.push(() => clearTimeout(timer));
         if (deps.exited) void deps.exited.then((exit) => end('exit', exit.exitCode, exit.signal));
         else void deps.qmp.closed.then(() => end('exit'));
-        cleanups.push(
-          deps.qmp.events.on('SHUTDOWN', (e) =>
-            e.data['reason'] === 'guest-reset' ? end('reset') : deps.exited ? undefined : end('shutdown'),
-          ),
-        );
+        // A launched QEMU that shuts down (a reset under -no-reboot too) is exiting: its exit, which
+        // follows, ends the run. The event cannot: it is lost when QEMU exits before writing it.
+        if (!deps.exited) {
+          cleanups.push(deps.qmp.events.on('SHUTDOWN', (e) => end(e.data['reason'] === 'guest-reset' ? 'reset' : 'shutdown')));
+        }
         if (options.stopOnReset) cleanups.push(deps.qmp.events.on('RESET', (e) => e.data['reason'] === 'guest-reset' && end('reset')));
         if (deps.engine) {
           cleanups.push(deps.engine.onFailure(reject));
@@ -113,11 +112,13 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
     try {
       await deps.resume();
     } catch (err) {
-      // A guest that ends at once (semihosting exit) can take QEMU down before `cont`'s reply is
-      // written: that is the run's end, not a failure to start it.
-      if (!wasOpen || !(err instanceof ConnectionClosedError)) throw err;
-      const ended = await within(stopped, 1000);
-      if (ended?.reason !== 'exit' && ended?.reason !== 'shutdown') throw err;
+      // A guest that ends soon after it resumes (a semihosting exit, a reset under -no-reboot) can
+      // take QEMU down before the resume's reply is written: that is the run's end, not a failure
+      // to start it. QEMU closing the connection means it is going: its exit is awaited without a
+      // bound of its own (a loaded machine reaps it late), under the run's own timer.
+      if (!wasOpen || !lostQemu(err)) throw err;
+      const ended = await stopped;
+      if (ended.reason !== 'exit' && ended.reason !== 'shutdown') throw err;
     }
     const { reason, exitCode, signal } = await stopped;
     if (reason === 'until' || reason === 'timeout' || reason === 'reset') await deps.pause().catch(() => undefined);
@@ -126,4 +127,9 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
+}
+
+/** A failure that says QEMU went away: its connection closed, or it is known to have exited. */
+function lostQemu(err: unknown): boolean {
+  return err instanceof ConnectionClosedError || err instanceof QemuExitedError;
 }
