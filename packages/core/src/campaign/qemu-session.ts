@@ -74,8 +74,10 @@ export interface RunReport {
   momentReportedNs?: number;
   /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
   momentExact: boolean;
-  /** The pc at the moment's freeze. */
+  /** The pc at the moment: the instruction about to run, or at an access moment the one that made the access. */
   momentPc?: number;
+  /** The pc the run ended at, where it was held (a trap, the end of the budget). */
+  endPc?: number;
   /** What the fault changed there. */
   effect?: InjectionEffect;
   /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
@@ -93,6 +95,8 @@ export interface WindowHost extends InjectionHost {
 
 /** Where a run was ended from a callback: the first hold of a run counts. */
 interface Hold {
+  /** Where the guest was held (the next instruction to run). */
+  pc?: number;
   trap?: TrapHit;
   timeNs?: number | undefined;
   failure?: unknown;
@@ -190,18 +194,20 @@ export class QemuSession {
     const report: RunReport = { evidence: { end: 'budget' }, reached: false, momentExact: false };
     // A moment on a trap's instruction (the exit call) comes first: the trap is taken after the fault, if the pc is still there.
     const trap = req.moment.kind === 'pc' ? this.traps.at(req.moment.pc) : undefined;
+    const ended: { pc?: number } = {};
     report.evidence = await this.window({
       endNs: req.endNs,
       thenClose: options.thenClose,
       serialPrefix: req.serialPrefix,
       except: trap?.pc,
+      ended,
       arm: async (host) => [
         ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
           // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
           if (!host.active()) return;
           report.reached = true;
-          report.momentPc = ctx.pc;
+          report.momentPc = ctx.access?.pc ?? ctx.pc;
           report.momentExact = await exactAt(ctx);
           report.momentReportedNs = ctx.timeNs;
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
@@ -228,6 +234,7 @@ export class QemuSession {
       ],
     });
     if (req.fault && report.momentNs !== undefined) report.evidence.injectedAtNs = report.momentNs;
+    if (ended.pc !== undefined) report.endPc = ended.pc;
     return report;
   }
 
@@ -245,6 +252,8 @@ export class QemuSession {
     serialPrefix?: string | undefined;
     /** No trap at this pc (the run's moment takes it). */
     except?: number | undefined;
+    /** Filled in with the pc the run ended at, where it was held (a trap, the end of the budget). */
+    ended?: { pc?: number };
   }): Promise<Evidence> {
     const q = this.qemu;
     await this.traps.arm(options.except);
@@ -253,7 +262,7 @@ export class QemuSession {
     let cuts = 0;
     const hold = (ctx: TriggerContext, how: Hold) => {
       if (held || over) return;
-      held = how;
+      held = { ...how, pc: ctx.pc };
       ctx.hold();
     };
     this.traps.onHit = (ctx, trap) => hold(ctx, { trap });
@@ -285,6 +294,7 @@ export class QemuSession {
         return true;
       };
       const ending = await this.runToEnd(() => held, takeCut);
+      if (options.ended && held?.pc !== undefined) options.ended.pc = held.pc;
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);
     } finally {
