@@ -13,7 +13,7 @@ import { within } from '../wait.js';
 import type { Fault, ResolvedMoment } from './enumerate.js';
 import { type ObservedRegion, type RunEnding, readEvidence, SerialEvidence } from './evidence.js';
 import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-traps.js';
-import { type InjectionHost, inject } from './inject.js';
+import { type InjectionEffect, type InjectionHost, inject } from './inject.js';
 import { armMoment, exactAt, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
 import { armSecond } from './pairs.js';
@@ -45,10 +45,14 @@ export interface SessionConfig {
 export interface RunRequest {
   moment: ResolvedMoment;
   /** For PC and access moments: which hit, counted from the state the run starts in. */
-  hit?: number;
-  /** Absolute guest time at which the run is cut. */
-  endNs: number;
+  hit?: number | undefined;
+  /** Absolute guest time at which the run is cut; undefined: `budgetNs` after the moment's freeze (exact at time moments). */
+  endNs: number | undefined;
+  /** With no `endNs`: guest time the run gets after its moment. */
+  budgetNs?: number | undefined;
   fault?: Fault;
+  /** Serial output from boot to the start state (a snapshot's). */
+  serialPrefix?: string;
   /** Told just before and after the injection, at the moment's freeze (reproduction's trace, its stop for a debugger). */
   probe?: InjectionProbe | undefined;
 }
@@ -74,6 +78,8 @@ export interface RunReport {
   momentPc?: number;
   /** The pc the run ended at, where it was held (a trap, the end of the budget). */
   endPc?: number;
+  /** What the fault changed there. */
+  effect?: InjectionEffect;
   /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
   secondInjected?: boolean;
 }
@@ -81,8 +87,6 @@ export interface RunReport {
 /** What the triggers of a run window can use. */
 export interface WindowHost extends InjectionHost {
   qemu: LaunchedQemu;
-  /** Serial evidence starts here (output so far is read first; `roundTrip`: QEMU answered something since the freeze). */
-  markSerial(roundTrip: boolean): Promise<void>;
   /** Ends the run at this freeze (call from a trigger callback): the guest is held there while the evidence is read. */
   hold(ctx: TriggerContext, timeNs?: number): void;
   /** Ends the run here with `failure`, thrown once the guest is stopped (a callback must not throw: it would fail the run elsewhere). */
@@ -133,11 +137,6 @@ export class QemuSession {
   /** Whether QEMU still runs. */
   get alive(): boolean {
     return this.qemu.process.exitInfo === undefined;
-  }
-
-  /** Guest time of the last semihosting exit seen, as reported (approximate: a PC freeze). */
-  get exitSeenAtNs(): number | undefined {
-    return this.traps.exitSeenAtNs;
   }
 
   /** Prepares a fresh boot: parameter writes, then the user's `prepare`. */
@@ -193,25 +192,29 @@ export class QemuSession {
    */
   async execute(req: RunRequest, options: { thenClose?: boolean } = {}): Promise<RunReport> {
     const report: RunReport = { evidence: { end: 'budget' }, reached: false, momentExact: false };
+    // A moment on a trap's instruction (the exit call) comes first: the trap is taken after the fault, if the pc is still there.
+    const trap = req.moment.kind === 'pc' ? this.traps.at(req.moment.pc) : undefined;
     const ended: { pc?: number } = {};
     report.evidence = await this.window({
       endNs: req.endNs,
       thenClose: options.thenClose,
+      serialPrefix: req.serialPrefix,
+      except: trap?.pc,
       ended,
       arm: async (host) => [
         ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
+          // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
+          if (!host.active()) return;
           report.reached = true;
           report.momentPc = ctx.access?.pc ?? ctx.pc;
           report.momentExact = await exactAt(ctx);
           report.momentReportedNs = ctx.timeNs;
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
-          // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
-          if (!host.active()) return;
           if (req.fault) {
             try {
               await req.probe?.before(ctx, host);
-              await inject(host, req.fault, ctx);
+              report.effect = await inject(host, req.fault, ctx);
               await req.probe?.after(ctx, host);
               if (req.fault.second) {
                 report.secondInjected = false;
@@ -223,9 +226,10 @@ export class QemuSession {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }
           }
-          // Serial evidence covers the output from the moment on, whichever state the run started
-          // from (the guest is frozen: the injection wrote nothing to it).
-          await host.markSerial(req.fault !== undefined);
+          if (req.endNs === undefined && req.budgetNs !== undefined) {
+            host.keep(await this.qemu.notify(ctx.timeNs + req.budgetNs, (end) => host.hold(end, end.timeNs)));
+          }
+          if (trap && report.effect?.kind !== 'skip') await this.traps.reach(trap, ctx);
         }),
       ],
     });
@@ -240,14 +244,19 @@ export class QemuSession {
    * running on, to be closed).
    */
   async window(options: {
-    endNs: number;
+    /** Undefined: a trigger `arm` sets ends the run (or the guest's end, or the wall-clock limit). */
+    endNs: number | undefined;
     arm(host: WindowHost): Promise<TriggerHandle[]>;
     thenClose?: boolean | undefined;
+    /** Serial output before the start state (see {@link RunRequest.serialPrefix}). */
+    serialPrefix?: string | undefined;
+    /** No trap at this pc (the run's moment takes it). */
+    except?: number | undefined;
     /** Filled in with the pc the run ended at, where it was held (a trap, the end of the budget). */
     ended?: { pc?: number };
   }): Promise<Evidence> {
     const q = this.qemu;
-    await this.traps.arm();
+    await this.traps.arm(options.except);
     let held: Hold | undefined;
     let over = false;
     let cuts = 0;
@@ -257,14 +266,15 @@ export class QemuSession {
       ctx.hold();
     };
     this.traps.onHit = (ctx, trap) => hold(ctx, { trap });
-    const serial = this.config.serial ? new SerialEvidence(q) : undefined;
+    const serial = this.config.serial ? new SerialEvidence(q, options.serialPrefix) : undefined;
+    // What a previous run wrote before its stop has come by now (QEMU has answered since): not this run's.
+    await serial?.mark(true);
     const keep: TriggerHandle[] = [];
     const host: WindowHost = {
       qemu: q,
       active: () => !held && !over,
       keep: (h) => void keep.push(h),
       seen: this.seen,
-      markSerial: async (roundTrip) => serial?.mark(roundTrip),
       hold: (ctx, timeNs) => hold(ctx, { timeNs }),
       fail: (ctx, failure) => hold(ctx, { failure }),
       powerCut: (ctx) => {
@@ -276,7 +286,7 @@ export class QemuSession {
       keep.push(...(await options.arm(host)));
       // Every early end is a callback that holds the guest frozen where it happened (the end of the
       // budget too), so evidence is read at that point and no poll adds latency.
-      keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
+      if (options.endNs !== undefined) keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
       // A power cut is taken once; a trap or the budget at the same freeze ends the run instead.
       const takeCut = () => {
         if (held || !cuts) return false;
