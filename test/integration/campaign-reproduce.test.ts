@@ -37,6 +37,7 @@ describe('reproducing a fault', () => {
     expect(trace.serialBefore).toBe('boot: mps2-an385 pin\n');
     expect(trace.evidence.serial).toMatch(/^boot: mps2-an385 pin\npin: denied\ntries_left: 10\n/);
     expect(trace.moment.pc).toBe((await pinElf('pin')).symbol('verify_pin').address);
+    expect(trace.moment.instructions).toBeGreaterThan(100);
   });
 
   it('is one command that prints the trace, and names close ids for an unknown one', { timeout: 60_000 }, async () => {
@@ -44,6 +45,7 @@ describe('reproducing a fault', () => {
     expect(await campaignCommand([PIN_CONFIG, '--reproduce', '#5'], run.out)).toBe(0);
     const text = run.printed.join('\n');
     expect(text).toMatch(/^fault #5 of campaign 'pin-counter-pin': pin_tries_left flip bit 5 @ pc verify_pin#1$/m);
+    expect(text).toMatch(/^moment: {3}pc verify_pin#1, pc 0x[0-9a-f]+, instruction #\d+$/m);
     expect(text).toMatch(/^injected: flip bit 5 on pin_tries_left\+0 \(0x[0-9a-f]+, 1 bytes\): 0x03 -> 0x23$/m);
     expect(text).toMatch(/^ {4}\| tries_left: 34$/m);
     expect(text).toMatch(/^outcome: {2}SILENT \(pin_tries_left = 0x00000022 \(golden 0x00000002\)\)$/m);

@@ -16,9 +16,9 @@ function quoted(text: string): string {
 /** The trace: fault, moment, what was injected, serial before and after, the end, the verdict. */
 export function formatFaultTrace(trace: FaultTrace, gdb?: GdbHandover): string {
   const { fault, moment, injected, evidence } = trace;
-  const time = moment.exactTime
-    ? `${moment.timeNs} ns (${formatNs(moment.timeNs)})`
-    : `about ${moment.timeNs} ns (a block may be counted ahead)`;
+  // At PC and data freezes QEMU's clock lags the instructions run (it counts whole blocks): no time then.
+  const time = moment.exactTime ? `, guest time ${moment.timeNs} ns (${formatNs(moment.timeNs)})` : '';
+  const count = moment.instructions >= 0 ? `, instruction #${moment.instructions}` : '';
   const end = [
     evidence.end,
     evidence.exitCode !== undefined ? `exit code ${evidence.exitCode}` : '',
@@ -30,7 +30,7 @@ export function formatFaultTrace(trace: FaultTrace, gdb?: GdbHandover): string {
     .join(', ');
   const lines = [
     `fault #${fault.index} of campaign '${trace.campaign}': ${fault.id}`,
-    `moment:   ${fault.moment.key}, pc 0x${moment.pc.toString(16)}, guest time ${time}`,
+    `moment:   ${fault.moment.key}, pc 0x${moment.pc.toString(16)}${count}${time}`,
     `injected: ${fault.actionLabel} on ${injected.what}: ${injected.before} -> ${injected.after}`,
     ...(fault.second
       ? [`second:   ${fault.second.id}: ${trace.secondInjected ? 'injected' : 'its moment did not come (within the window): not injected'}`]

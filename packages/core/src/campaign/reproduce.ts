@@ -29,8 +29,11 @@ export interface ReproduceOptions {
 export interface FaultTrace {
   campaign: string;
   fault: Fault;
-  /** Where the moment froze: its pc, and its guest time (exact only for time moments). */
-  moment: { pc: number; timeNs: number; exactTime: boolean };
+  /**
+   * Where the moment froze: its pc, its guest time (exact only for time moments) and the count of
+   * instructions started since QEMU started (-1 where the time source cannot count them).
+   */
+  moment: { pc: number; timeNs: number; exactTime: boolean; instructions: number };
   /** What the injection changed: the bytes or register it touched, before and after. */
   injected: { what: string; before: string; after: string };
   /** Serial output from boot to the moment. */
@@ -139,14 +142,14 @@ export async function reproduceFault(
       ? { evidence: pass.evidence }
       : await freshRun(campaign.session, plan!, { budgetNs });
 
-  let moment: FaultTrace['moment'] = { pc: 0, timeNs: 0, exactTime: false };
+  let moment: FaultTrace['moment'] = { pc: 0, timeNs: 0, exactTime: false, instructions: -1 };
   let serialBefore = '';
   let before = { what: '', value: '' };
   let after = before;
   let stoppedPc: RegisterValue = 0;
   const probe: InjectionProbe = {
     async before(ctx, host) {
-      moment = { pc: ctx.pc, timeNs: ctx.timeNs, exactTime: ctx.kind === 'time' };
+      moment = { pc: ctx.pc, timeNs: ctx.timeNs, exactTime: ctx.kind === 'time', instructions: Number(ctx.instructions) };
       before = await touched(host, fault, ctx);
       // QEMU answered since the freeze: what the guest wrote before it has come.
       serialBefore = host.qemu.serial.text;
