@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { launch } from '@qemu-fault/core';
 import { GdbClient, QmpClient, QtestClient } from '@qemu-fault/core/protocols';
 import { firmware } from '../test/support/firmware.js';
-import { interleave, median, perCallMicros, report } from './measure.js';
+import { qemuBinary } from '../test/support/qemus.js';
+import { costRatio, type Figure, interleave, median, perCallMicros } from './measure.js';
 import { bareCycle, RawGdb, RawQmp, RawQtest } from './raw-clients.js';
 
 const MACHINE = ['-M', 'mps2-an385', '-kernel', firmware(), '-S', '-display', 'none', '-nodefaults'];
 
-export async function benchLaunchCycle(iterations = 30): Promise<void> {
+export async function benchLaunchCycle(iterations = 30): Promise<Figure> {
   const dir = await mkdtemp(join(tmpdir(), 'qf-bench-'));
   try {
     let n = 0;
@@ -23,12 +24,12 @@ export async function benchLaunchCycle(iterations = 30): Promise<void> {
           const qemu = await launch({ machine: 'mps2-an385', kernel: firmware() });
           await qemu.close();
         },
-        bare: () => bareCycle(MACHINE, join(dir, `bare-${n++}.sock`)),
+        bare: () => bareCycle(qemuBinary(), MACHINE, join(dir, `bare-${n++}.sock`)),
       },
       iterations,
     );
     const [ours, bare] = samples.map((s) => median(s.times)) as [number, number];
-    report('launch→ready→close (all channels) vs bare', ours, bare, 'ms', '≤ 1.15x');
+    return costRatio('launch→ready→close (all channels) vs bare', ours, bare, 'ms', 1.15);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -45,7 +46,7 @@ interface Side {
  * turns in short batches, connecting afresh each time: a burst of load elsewhere on this shared
  * machine then hits both alike, and both see the very same QEMU process.
  */
-export async function benchRoundTrips(count = 300, rounds = 15): Promise<void> {
+export async function benchRoundTrips(count = 300, rounds = 15): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'qf-bench-rt-'));
   const [qmpPath, qtestPath, gdbPath] = ['qmp', 'qtest', 'gdb'].map((n) => join(dir, `${n}.sock`)) as [string, string, string];
   const qemu = await launch({
@@ -85,6 +86,7 @@ export async function benchRoundTrips(count = 300, rounds = 15): Promise<void> {
       { connect: async (p) => withOp(await RawGdb.connect(p), (c) => c.request(`m${hex},4`)) },
     ],
   ];
+  const figures: Figure[] = [];
   try {
     for (const [title, path, oursSide, rawSide] of pairs) {
       const o: number[] = [];
@@ -99,8 +101,9 @@ export async function benchRoundTrips(count = 300, rounds = 15): Promise<void> {
           await client.close();
         }
       }
-      report(`${title} round trip`, median(o), median(b), 'µs', '≤ 1.2x');
+      figures.push(costRatio(`${title} round trip`, median(o), median(b), 'µs', 1.2));
     }
+    return figures;
   } finally {
     await qemu.close();
     await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-/** Small timing helpers for side-by-side benchmarks: interleaved runs, medians, ratios. */
+/** Small timing helpers for side-by-side benchmarks: interleaved runs, medians, figures against goals. */
 
 export interface Sample {
   name: string;
@@ -36,10 +36,62 @@ export async function perCallMicros(op: () => Promise<unknown>, count: number): 
   return ((performance.now() - start) * 1000) / count;
 }
 
-/** Prints one comparison line: both medians and the ratio against the baseline, with the goal. */
-export function report(title: string, ours: number, baseline: number, unit: string, goal: string): void {
-  const ratio = ours / baseline;
-  console.log(
-    `${title.padEnd(44)} ours ${ours.toFixed(unit === 'ms' ? 2 : 1).padStart(8)} ${unit}   baseline ${baseline.toFixed(unit === 'ms' ? 2 : 1).padStart(8)} ${unit}   ratio ${ratio.toFixed(2)}x   (goal ${goal})`,
-  );
+/** A goal for a figure's value: at most or at least `limit`. */
+export interface Goal {
+  op: '≤' | '≥';
+  limit: number;
+}
+
+/** One line of a benchmark table: what was measured, the value compared with the goal, and how. */
+export interface Figure {
+  title: string;
+  /** The measured sides, e.g. `ours 61.2 ms, bare 55.0 ms`. */
+  detail: string;
+  /** The value the goal applies to (a ratio, a speed, a count), when there is one. */
+  value?: number;
+  /** How the value reads, e.g. `1.07x`. */
+  shown?: string;
+  goal?: Goal;
+}
+
+const fixed = (n: number, unit: string) => `${n.toFixed(unit === 'ms' || unit === '' ? 2 : 1)} ${unit}`.trim();
+
+/** `ours / baseline` (a cost: lower is better). */
+export function costRatio(title: string, ours: number, baseline: number, unit: string, limit: number): Figure {
+  const value = ours / baseline;
+  return {
+    title,
+    detail: `ours ${fixed(ours, unit)}, baseline ${fixed(baseline, unit)}`,
+    value,
+    shown: `${value.toFixed(2)}x`,
+    goal: { op: '≤', limit },
+  };
+}
+
+/** `baseline time / our time` (a speed: higher is better). */
+export function speedRatio(title: string, oursMs: number, baselineMs: number, limit: number, names = ['ours', 'baseline']): Figure {
+  const value = baselineMs / oursMs;
+  return {
+    title,
+    detail: `${names[0]} ${oursMs.toFixed(0)} ms, ${names[1]} ${baselineMs.toFixed(0)} ms`,
+    value,
+    shown: `${value.toFixed(2)}x`,
+    goal: { op: '≥', limit },
+  };
+}
+
+function verdict(figure: Figure): string {
+  if (!figure.goal || figure.value === undefined) return '';
+  const { op, limit } = figure.goal;
+  const met = op === '≤' ? figure.value <= limit : figure.value >= limit;
+  return met ? 'MET' : 'MISSED';
+}
+
+/** Prints one table: a heading, then per figure its value, its goal and MET/MISSED. */
+export function printTable(heading: string, figures: readonly Figure[]): void {
+  console.log(`\n== ${heading} ==`);
+  for (const f of figures) {
+    const goal = f.goal ? `goal ${f.goal.op} ${f.goal.limit}${f.shown?.endsWith('x') ? 'x' : ''}` : '';
+    console.log(`${f.title.padEnd(48)} ${(f.shown ?? '').padStart(8)}  ${goal.padEnd(12)} ${verdict(f).padEnd(7)} ${f.detail}`);
+  }
 }

@@ -100,9 +100,9 @@ export class RawGdb {
   }
 }
 
-/** The bare cycle: spawn QEMU paused with only QMP, handshake, quit, wait for exit. */
-export async function bareCycle(qemuArgs: string[], qmpPath: string): Promise<void> {
-  const child = spawn('qemu-system-arm', [...qemuArgs, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
+/** The bare cycle: spawn QEMU (`binary`) paused with only QMP, handshake, quit, wait for exit. */
+export async function bareCycle(binary: string, qemuArgs: string[], qmpPath: string): Promise<void> {
+  const child = spawn(binary, [...qemuArgs, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
   const exited = once(child, 'exit');
   const qmp = await RawQmp.connect(qmpPath);
   await qmp.execute('quit');

@@ -2,47 +2,76 @@
  * Issue #3's benchmarks: emulation speed with a time trigger armed against plain `-icount` TCG,
  * trigger latencies, and a determinism soak (the same scenario in 50 fresh QEMUs).
  */
+import { readFileSync } from 'node:fs';
 import { type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
 import type { PluginHit } from '../packages/core/src/plugin/plugin-channel.js';
 import { firmware } from '../test/support/firmware.js';
-import { median } from './measure.js';
+import { type Figure, median, speedRatio } from './measure.js';
 
-/** Boots the example firmware in its CPU-bound benchmark mode and times it from `cont` to exit. */
+/** What one busy run cost: wall time and the QEMU process's CPU time, ms. */
+interface BusyRun {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * Boots the example firmware in its CPU-bound benchmark mode and times it from `cont` to exit. The
+ * QEMU process's CPU time is sampled from /proc while it runs (its last sample, at most 10 ms
+ * before it exits, for both sides alike): on a shared machine wall time also measures the
+ * neighbours, CPU time only the emulation.
+ */
 async function timeBusyRun(
   options: Partial<LaunchOptions>,
   iterations: number,
   arm?: (q: LaunchedQemu) => Promise<unknown>,
-): Promise<number> {
+): Promise<BusyRun> {
   const qemu = await launch({ machine: 'mps2-an385', kernel: firmware(), ...options });
   try {
     await qemu.write(qemu.symbol('busy_iterations'), iterations, 4);
     await arm?.(qemu);
+    const pid = qemu.process.pid!;
+    const startCpu = cpuMsOf(pid) ?? 0;
+    let lastCpu = startCpu;
+    const sampler = setInterval(() => (lastCpu = cpuMsOf(pid) ?? lastCpu), 10);
     const start = performance.now();
     const result = await qemu.run({ timeoutMs: 120_000 });
-    const ms = performance.now() - start;
+    const wallMs = performance.now() - start;
+    clearInterval(sampler);
     if (result.reason !== 'exit' || result.exitCode !== 0) throw new Error(`busy run ended with ${JSON.stringify(result)}`);
-    return ms;
+    return { wallMs, cpuMs: lastCpu - startCpu };
   } finally {
     await qemu.close();
   }
 }
 
-export async function benchEmulationSpeed(iterations = 100_000_000, rounds = 3): Promise<void> {
-  const plain: number[] = [];
-  const armed: number[] = [];
+/** User + system CPU time of a live process, ms (undefined once it is gone). */
+function cpuMsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+}
+
+export async function benchEmulationSpeed(iterations = 100_000_000, rounds = 5): Promise<Figure[]> {
+  const plain: BusyRun[] = [];
+  const armed: BusyRun[] = [];
   for (let i = 0; i < rounds; i++) {
     plain.push(await timeBusyRun({ time: false, args: ['-icount', 'shift=0,sleep=off'] }, iterations));
     // A time trigger armed far beyond the run's end: the plugin counts, checks, never fires.
     armed.push(await timeBusyRun({}, iterations, (q) => q.notify(10 ** 15, () => undefined)));
   }
+  const m = (runs: BusyRun[], key: keyof BusyRun) => median(runs.map((r) => r[key]));
   // Speed is the inverse of time: ratio = plain time / armed time.
-  const ratio = median(plain) / median(armed);
-  console.log(
-    `${'emulation speed, time trigger armed vs plain -icount'.padEnd(44)} ours ${median(armed).toFixed(0).padStart(8)} ms   baseline ${median(plain).toFixed(0).padStart(8)} ms   speed ${ratio.toFixed(2)}x   (goal ≥ 0.9x)`,
-  );
+  return [
+    speedRatio('emulation speed, trigger armed vs -icount (CPU)', m(armed, 'cpuMs'), m(plain, 'cpuMs'), 0.9, ['armed', 'plain']),
+    speedRatio('emulation speed, trigger armed vs -icount (wall)', m(armed, 'wallMs'), m(plain, 'wallMs'), 0.9, ['armed', 'plain']),
+  ];
 }
 
-export async function benchTriggerLatency(count = 500): Promise<void> {
+export async function benchTriggerLatency(count = 500): Promise<Figure> {
   const qemu = await launch({ machine: 'mps2-an385', kernel: firmware() });
   try {
     await qemu.write(qemu.symbol('busy_iterations'), 1_000_000_000, 4);
@@ -65,9 +94,10 @@ export async function benchTriggerLatency(count = 500): Promise<void> {
       .slice(2)
       .map((hit, i) => Number(hit.lastWakeNs! - callbackEnds[i]!) / 1000)
       .filter((us) => us > 0);
-    console.log(
-      `${'trigger latency (µs, median)'.padEnd(44)} trigger→callback ${median(toCallback).toFixed(1)}   callback end→guest running ${median(toResume).toFixed(1)}`,
-    );
+    return {
+      title: 'trigger latency (median)',
+      detail: `trigger→callback ${median(toCallback).toFixed(1)} µs, callback end→guest running ${median(toResume).toFixed(1)} µs`,
+    };
   } finally {
     await qemu.close();
   }
@@ -95,10 +125,23 @@ async function scenario(): Promise<string> {
   }
 }
 
-export async function benchDeterminismSoak(runs = 50): Promise<void> {
+/** The soak's figure, and its outcomes (to compare across QEMU versions). */
+export interface Soak {
+  figure: Figure;
+  outcomes: ReadonlySet<string>;
+}
+
+export async function benchDeterminismSoak(runs = 50): Promise<Soak> {
   const outcomes = new Set<string>();
   for (let i = 0; i < runs; i++) outcomes.add(await scenario());
-  console.log(
-    `${'determinism soak'.padEnd(44)} ${runs} runs, ${outcomes.size} distinct outcome${outcomes.size === 1 ? '' : 's'}   (must be 1)`,
-  );
+  return {
+    figure: {
+      title: 'determinism soak: distinct outcomes',
+      detail: `${runs} runs in fresh QEMUs`,
+      value: outcomes.size,
+      shown: String(outcomes.size),
+      goal: { op: '≤', limit: 1 },
+    },
+    outcomes,
+  };
 }

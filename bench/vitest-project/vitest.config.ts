@@ -6,5 +6,12 @@ import { qemuFault } from '../../packages/vitest-plugin/src/config.js';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   resolve: { alias: { '@qemu-fault/core': fileURLToPath(new URL('../../packages/core/src/index.ts', import.meta.url)) } },
-  plugins: [qemuFault({ machine: 'mps2-an385', kernel: '../../examples/firmware/build/mps2-an385/faultdemo.elf' })],
+  plugins: [
+    qemuFault({
+      machine: 'mps2-an385',
+      kernel: '../../examples/firmware/build/mps2-an385/faultdemo.elf',
+      // QF_BENCH_WARM=0: the cold variant, each test's QEMU launched when the test starts.
+      warm: process.env.QF_BENCH_WARM !== '0',
+    }),
+  ],
 });

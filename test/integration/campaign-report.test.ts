@@ -8,16 +8,11 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { campaignCommand } from '../../packages/core/src/cli/campaign.js';
 import { expectNothingLeft } from '../support/campaigns.js';
+import { captureOutput } from '../support/cli-output.js';
 import { firmware } from '../support/firmware.js';
 import { scratchDir } from '../support/scratch.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-
-function capture() {
-  const printed: string[] = [];
-  const errors: string[] = [];
-  return { out: { print: (t: string) => void printed.push(t), error: (t: string) => void errors.push(t) }, printed, errors };
-}
 
 /** One fault per outcome class, in JSON (data only, as a config file without code). */
 function allOutcomesConfig(marker: string): object {
@@ -49,13 +44,13 @@ function allOutcomesConfig(marker: string): object {
 
 describe('qemu-fault campaign', () => {
   it('prints its help, and refuses a missing config and bad options', async () => {
-    const help = capture();
+    const help = captureOutput();
     expect(await campaignCommand(['--help'], help.out)).toBe(0);
     expect(help.printed.join('\n')).toMatch(/Usage: qemu-fault campaign <config>/);
-    const missing = capture();
+    const missing = captureOutput();
     expect(await campaignCommand(['/nonexistent/c.json'], missing.out)).toBe(2);
     expect(missing.errors.join('\n')).toMatch(/campaign config not found/);
-    const bad = capture();
+    const bad = captureOutput();
     expect(await campaignCommand(['x.json', '--fail-on', 'bad'], bad.out)).toBe(2);
     expect(bad.errors.join('\n')).toMatch(/--fail-on takes outcomes from/);
   });
@@ -68,7 +63,7 @@ describe('qemu-fault campaign', () => {
     const config = join(dir, 'all.campaign.json');
     await writeFile(config, JSON.stringify(allOutcomesConfig(marker)));
     const outDir = join(dir, 'out');
-    const run = capture();
+    const run = captureOutput();
     // --fail-on silent: the unguarded variable is silent, so the command fails (after reporting).
     expect(await campaignCommand([config, '--out', outDir, '--workers', '2', '--quiet', '--fail-on', 'silent'], run.out)).toBe(1);
     expect(run.errors.join('\n')).toMatch(/1 faults are silent \(--fail-on\)/);
@@ -115,6 +110,10 @@ describe('qemu-fault campaign', () => {
         expect((await cells.first().boundingBox())!.width).toBeGreaterThan(0);
       }
       expect(await page.locator('#faults tbody tr').count()).toBe(5);
+      // Every row says how to replay its fault.
+      const reproduce = page.locator('#faults tbody tr code.reproduce');
+      expect(await reproduce.count()).toBe(5);
+      expect(await reproduce.first().textContent()).toBe(`qemu-fault campaign ${config} --reproduce 'guard flip bit 12 @ 5ms'`);
       // Sortable by outcome: worst first, then the other way round.
       const firstOutcome = () => page.locator('#faults tbody tr').first().getAttribute('data-outcome');
       await page.locator('#faults th[data-kind="severity"] button').click();

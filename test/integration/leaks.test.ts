@@ -4,7 +4,7 @@
 // process and finds its QEMU by a unique `-name`, since other tests run QEMUs at the same time.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +76,8 @@ async function startOwner(argv: (marker: string) => string[], fromLog: boolean):
 
 const nodeOwner = (mode: string, ...flags: string[]) =>
   startOwner((marker) => ['--import', 'tsx', ownerScript, marker, mode, ...flags], false);
-const vitestOwner = (name: string) => startOwner(() => [vitestCli, 'run', '--config', childConfig, '-t', name], true);
+/** `pattern`: Vitest's -t, a regex over the full test name. */
+const vitestOwner = (pattern: string) => startOwner(() => [vitestCli, 'run', '--config', childConfig, '-t', pattern], true);
 
 /** The owner's QEMU, its temp dir and its reaper are all gone (the owner itself too). */
 async function expectNothingLeft(owner: Owner, report: OwnerReport): Promise<void> {
@@ -85,6 +86,9 @@ async function expectNothingLeft(owner: Owner, report: OwnerReport): Promise<voi
   expect(await eventually(() => processesWith(owner.marker).length === 0), `QEMU ${owner.marker} outlived its owner`).toBe(true);
   expect(alive(report.qemuPid)).toBe(false);
   expect(await eventually(() => !existsSync(report.dir)), `temp dir ${report.dir} was left behind`).toBe(true);
+  // Every private dir of the owner (`qemu-fault-<pid>-*`), also those of QEMUs it never reported (a warm spare).
+  const dirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`qemu-fault-${report.pid}-`));
+  expect(await eventually(() => dirs().length === 0), `temp dirs ${dirs().join(', ')} were left behind`).toBe(true);
   if (report.reaperPid) expect(await eventually(() => !alive(report.reaperPid!)), 'the reaper outlived its owner').toBe(true);
 }
 
@@ -130,22 +134,40 @@ describe('a Node process that launched QEMU', () => {
 
 describe('a Vitest run whose test launched QEMU', () => {
   test('has a failing test that never closes it', async () => {
-    const owner = await vitestOwner('fails without closing');
+    const owner = await vitestOwner('^fails without closing$');
     await endOwner(owner, 'itself');
     expect(await owner.exited).toBe(1);
   });
 
   test('has a test that times out', async () => {
-    const owner = await vitestOwner('times out');
+    const owner = await vitestOwner('^times out$');
     await endOwner(owner, 'itself');
     expect(owner.output()).toMatch(/timed out/i);
   });
 
   test('has its worker SIGKILLed', async () => {
-    const owner = await vitestOwner('hangs until killed');
+    const owner = await vitestOwner('^hangs until killed$');
     await endOwner(owner, 'SIGKILL'); // the pid reported is the worker's
     expect(await owner.exited).not.toBe(0);
   });
 
-  test('is interrupted by Ctrl-C', () => vitestOwner('hangs until killed').then((owner) => endOwner(owner, 'ctrl-c')));
+  test('is interrupted by Ctrl-C', () => vitestOwner('^hangs until killed$').then((owner) => endOwner(owner, 'ctrl-c')));
+});
+
+describe('a Vitest run whose `qemu` fixture has a warm spare up', () => {
+  test('has a failing test', async () => {
+    const owner = await vitestOwner('fixture fails');
+    await endOwner(owner, 'itself');
+    expect(await owner.exited).toBe(1);
+  });
+
+  test('has a test that times out', async () => {
+    const owner = await vitestOwner('fixture times out');
+    await endOwner(owner, 'itself');
+    expect(owner.output()).toMatch(/timed out/i);
+  });
+
+  test('has its worker SIGKILLed', () => vitestOwner('fixture hangs until killed').then((owner) => endOwner(owner, 'SIGKILL')));
+  test('is interrupted by Ctrl-C', () => vitestOwner('fixture hangs until killed').then((owner) => endOwner(owner, 'ctrl-c')));
+  test('gets SIGTERM', () => vitestOwner('fixture hangs until killed').then((owner) => endOwner(owner, 'SIGTERM')));
 });

@@ -13,7 +13,7 @@ describe('at: PC triggers', () => {
           sensorRead,
           async (ctx) => {
             seen.push({
-              pc: await ctx.registers.get('pc'),
+              pc: Number(await ctx.registers.get('pc')),
               ticks: await qemu.read(qemu.symbol('ticks'), 4),
               lr: await ctx.registers.get('lr'),
               instructions: ctx.instructions,

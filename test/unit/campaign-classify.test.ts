@@ -8,7 +8,6 @@ import {
   type Outcome,
 } from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
-import { thumbInstructionLength } from '../../packages/core/src/campaign/elf-code.js';
 import { checkInMemory, parseFlatMemoryMap } from '../../packages/core/src/campaign/memory-map.js';
 import { formatMemory, toVerdict } from '../../packages/core/src/campaign/outcome.js';
 
@@ -188,12 +187,5 @@ describe('memory map and code', () => {
     );
     expect(() => checkInMemory(map, 'target z', 0x4000_4000, 4)).toThrow(/outside/);
     expect(() => checkInMemory(map, 'region z', 0x4000_4000, 4, true)).not.toThrow();
-  });
-
-  it('knows Thumb instruction lengths', () => {
-    expect(thumbInstructionLength(0xd101)).toBe(2); // bne.n
-    expect(thumbInstructionLength(0xf000)).toBe(4); // bl (first half)
-    expect(thumbInstructionLength(0xe92d)).toBe(4); // push.w
-    expect(thumbInstructionLength(0xbeab)).toBe(2); // bkpt 0xab
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { parseResults, ResultsWriter } from '../../packages/core/src/campaign/results-file.js';
+import { guardFlipRecord } from '../support/fault-records.js';
 import { scratchDir } from '../support/scratch.js';
 
 function header(shard = { index: 0, count: 1 }, fingerprint = 'f00d'): CampaignHeader {
@@ -17,23 +18,11 @@ function header(shard = { index: 0, count: 1 }, fingerprint = 'f00d'): CampaignH
 }
 
 function record(index: number, outcome: FaultRecord['outcome'] = 'masked'): FaultRecord {
-  return {
-    type: 'fault',
-    index,
-    id: `guard flip bit ${index} @ 5ms`,
-    target: 'guard',
-    action: `flip bit ${index}`,
-    moment: '5ms',
-    fault: {
-      target: { label: 'guard', kind: 'memory', address: 8, length: 4 },
-      action: { kind: 'bit-flip', bit: index },
-      moment: { key: '5ms', kind: 'time', ns: 5_000_000 },
-    },
-    outcome,
+  return guardFlipRecord(index, index, outcome, {
     reason: outcome === 'masked' ? 'same result as the golden run' : 'result differs',
     timeNs: 6_000_800,
     evidence: { end: 'budget', timeNs: 6_000_800, memory: { result: '01020304' } },
-  };
+  });
 }
 
 const golden: GoldenRecord = {

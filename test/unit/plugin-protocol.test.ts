@@ -5,7 +5,7 @@ import { decodeCount, decodeLine, decodeRegisters, encodeCommand, hex } from '..
 import { describeQemu, refusalError } from '../../packages/core/src/plugin/refusal.js';
 
 const HELLO =
-  '! hello qemu-fault-plugin 2 api=4 qemu-api=2..4 target=arm vcpus=2 precise=one-insn clock=1 regs=rw setpc=1 stopped-regs=1 pc=split watch=replay mem=rw missing=gdb_write_register,queue_tb_flush';
+  '! hello qemu-fault-plugin 2 api=4 qemu-api=2..4 target=arm vcpus=2 precise=one-insn clock=1 regs=rw setpc=1 stopped-regs=1 pc=split watch=replay mem=rw cpu-index=block missing=gdb_write_register,queue_tb_flush';
 
 describe('plugin protocol codec', () => {
   it('encodes commands as words', () => {
@@ -40,6 +40,7 @@ describe('plugin protocol codec', () => {
         pcTriggers: 'split',
         watch: 'replay',
         memory: 'rw',
+        cpuIndex: 'block',
         missing: ['gdb_write_register', 'queue_tb_flush'],
       },
     });

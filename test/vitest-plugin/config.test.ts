@@ -24,6 +24,9 @@ describe('qemuFault() in vitest.config.ts', () => {
         machine: 'mps2-an385',
         kernel: join(firmware, 'mps2-an385/faultdemo.elf'),
       });
+      // `warm` is the fixture's, not a launch option; isolation decides whether a spare may serve the next file.
+      expect(provided.options).not.toHaveProperty('warm');
+      expect(provided).toMatchObject({ warm: true, isolate: true });
       const files = (await vitest.globTestSpecifications()).map((s) => relative(projectDir, s.moduleId));
       expect(files.length).toBeGreaterThan(0);
       expect(files.every((f) => f.endsWith('.fault.test.ts'))).toBe(true);

@@ -47,3 +47,34 @@ describe('the qemu fixture', () => {
     expect(await eventually(() => qemusWith(run.marker).length === 0)).toBe(true);
   });
 });
+
+describe('the warm spare', () => {
+  const warmRun = async (warm: boolean) => {
+    process.env.QF_WARM = warm ? '1' : '0';
+    try {
+      return await runFixture(['warm.fault.test.ts']);
+    } finally {
+      delete process.env.QF_WARM;
+    }
+  };
+
+  test('hands the next test a QEMU launched during the one before, in the same state as a fresh one', async () => {
+    const run = await warmRun(true);
+    // Each later test compares its first freeze (registers, RAM, stack, time) with the first test's.
+    expect(run.tests.map((t) => [t.name, t.state, t.errors.map((e) => e.message)])).toEqual(run.tests.map((t) => [t.name, 'passed', []]));
+    const [one, two, three] = ['warm/1', 'warm/2', 'warm/3'].map((name) => run.qemus.find((q) => q.test === name)!);
+    expect(one!.running).toContain(two!.pid);
+    expect(two!.running).toContain(three!.pid);
+    // The last test of the file launches no spare: nobody would use it.
+    expect(three!.running).toEqual([three!.pid]);
+    expect(await eventually(() => run.qemus.every((q) => !alive(q.pid)))).toBe(true);
+    expect(run.qemus.filter((q) => existsSync(q.dir))).toEqual([]);
+    expect(qemusWith(run.marker)).toEqual([]);
+  });
+
+  test('is off with qemuFault({ warm: false }): one QEMU at a time, same states', async () => {
+    const run = await warmRun(false);
+    expect(run.tests.map((t) => t.state)).toEqual(['passed', 'passed', 'passed']);
+    expect(run.qemus.map((q) => q.running)).toEqual(run.qemus.map((q) => [q.pid]));
+  });
+});

@@ -33,6 +33,8 @@ export interface QemuLogLine {
   dir: string;
   commandLine: string[];
   at: number;
+  /** The run's QEMUs alive when the line was written, where the test logged them. */
+  running?: number[];
 }
 
 export interface FixtureRun {

@@ -28,7 +28,8 @@ export type QemuFaultErrorCode =
   | 'CLASSIFIER_FAILED'
   | 'SNAPSHOT_FAILED'
   | 'RESULTS_FILE'
-  | 'CAMPAIGN_ASSERTION';
+  | 'CAMPAIGN_ASSERTION'
+  | 'UNKNOWN_FAULT';
 
 /** A message followed by what QEMU last wrote to stderr, when it wrote anything. */
 function withStderrTail(message: string, stderrTail: string): string {
@@ -285,6 +286,20 @@ export class ResultsFileError extends QemuFaultError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('RESULTS_FILE', `${path}: ${message}`, options);
     this.path = path;
+  }
+}
+
+/** A fault id (or `#index`) names no fault of the campaign; lists up to 5 ids that come close. */
+export class UnknownFaultError extends QemuFaultError {
+  readonly faultId: string;
+
+  constructor(faultId: string, campaign: string, total: number, near: readonly string[]) {
+    const hint = near.length ? ` Close ones:\n${near.map((id) => `  ${id}`).join('\n')}` : '';
+    super(
+      'UNKNOWN_FAULT',
+      `campaign '${campaign}' has no fault '${faultId}' (give its id as the report shows it, or #0..#${total - 1}).${hint}`,
+    );
+    this.faultId = faultId;
   }
 }
 

@@ -10,6 +10,18 @@
  * `campaign/` and `cli/`.
  */
 
+export {
+  AARCH64,
+  ARCHITECTURES,
+  ARM_AR,
+  ARM_M,
+  type Architecture,
+  type ArchitectureId,
+  type RegisterSpec,
+  type RegisterValue,
+  RISCV32,
+  RISCV64,
+} from './arch/index.js';
 export type { Scenario, ScenarioContext } from './cli/scenario.js';
 export { type ElfImage, type ElfSymbol, parseElf, readElf } from './elf/elf-file.js';
 export * from './errors.js';
@@ -36,7 +48,7 @@ export { type LaunchedChannels, LaunchedQemu } from './launched/launched-qemu.js
 export { SerialCapture, type WaitForOptions } from './serial/serial-capture.js';
 export { formatAddress, parseAddress, type SocketAddress } from './transport/address.js';
 export { type HoldReason, TriggerCallbackError, type WatchKind } from './triggers/freeze-server.js';
-export type { ArmRegisterName, Registers } from './triggers/registers.js';
+export type { ArmRegisterName, Register32Name, RegisterName, RegisterOptions, Registers } from './triggers/registers.js';
 export type {
   AccessInfo,
   ExecutedInstruction,

@@ -54,7 +54,13 @@ export function qemuFault(options: QemuFaultConfig = {}): Plugin {
     configureVitest({ project }) {
       // Called once per project that has this plugin, with the project's resolved root.
       const root = project.config.root;
-      const provided: ProvidedQemuConfig = { root, options: resolvePaths(options, root) };
+      const { warm = true, ...launchOptions } = options;
+      const provided: ProvidedQemuConfig = {
+        root,
+        options: resolvePaths(launchOptions, root),
+        warm,
+        isolate: project.config.isolate !== false,
+      };
       project.provide(PROVIDE_KEY, provided);
     },
   };

@@ -1,7 +1,8 @@
-import { InvalidArgumentError, type LaunchedQemu, type LaunchOptions, launch } from '@qemu-fault/core';
-import { test as base, inject, type RunnerTestCase } from 'vitest';
-import { mergeOptions, PROVIDE_KEY, type QemuOptions, resolvePaths } from './options.js';
+import { InvalidArgumentError, type LaunchedQemu, type LaunchOptions } from '@qemu-fault/core';
+import { test as base, inject, type RunnerTestCase, type RunnerTestSuite } from 'vitest';
+import { mergeOptions, PROVIDE_KEY, type ProvidedQemuConfig, type QemuOptions, resolvePaths } from './options.js';
 import { collectDiagnostics, failureFrame, formatDiagnostics, QemuFailureReport, recordDiagnostics } from './report.js';
+import { WarmSpare } from './warm-spare.js';
 
 /** The fixtures {@link test} adds to Vitest's test context. */
 export interface QemuFixtures {
@@ -30,6 +31,17 @@ export interface QemuFixtures {
 }
 
 /**
+ * The worker's warm spare (a worker-scoped fixture the `qemu` fixture uses; tests need not touch
+ * it): closed when the worker ends.
+ */
+// biome-ignore lint/correctness/noEmptyPattern: Vitest reads a fixture's dependencies from this pattern (none here).
+const withSpare = base.extend('qemuSpare', { scope: 'worker' }, ({}, { onCleanup }) => {
+  const spare = new WarmSpare(running());
+  onCleanup(() => spare.close());
+  return spare;
+});
+
+/**
  * Vitest's `test` with the `qemu` and `qemuOptions` fixtures:
  *
  * ```ts
@@ -45,10 +57,12 @@ export interface QemuFixtures {
  * Extend it further with `test.extend`, and override options per file or `describe` with
  * `test.override`.
  */
-export const test = base.extend<QemuFixtures>({
+export const test = withSpare.extend<QemuFixtures>({
   qemuOptions: {},
-  qemu: async ({ qemuOptions, task, signal, onTestFailed }, use) => {
-    const qemu = await launch(launchOptions(qemuOptions));
+  qemu: async ({ qemuOptions, qemuSpare, task, signal, onTestFailed }, use) => {
+    const provided = inject(PROVIDE_KEY);
+    const options = launchOptions(provided, qemuOptions);
+    const qemu = await qemuSpare.take(options);
     const launchedAt = Date.now();
     // If the test timed out or the run was cancelled while QEMU was starting, Vitest has already
     // run (or is running) the fixture cleanups, so a teardown registered by `use` now would never
@@ -58,6 +72,10 @@ export const test = base.extend<QemuFixtures>({
       throw signal.reason ?? new Error('The test ended while QEMU was starting');
     }
     running().add(qemu);
+    // The next test most likely uses the same options: its QEMU starts now, while this one runs.
+    if (provided?.warm !== false && (provided?.isolate === false || testsLeftAfter(task as RunnerTestCase))) {
+      qemuSpare.prepare(options);
+    }
     const report = new ReportDelivery();
     onTestFailed(() => report.fromFailedHook());
     try {
@@ -122,9 +140,24 @@ class ReportDelivery {
   }
 }
 
+/**
+ * Whether a test after `current` in its file is still to run. With isolation (Vitest's default) a
+ * worker runs one file, so a spare launched after its last test would only be closed unused.
+ */
+function testsLeftAfter(current: RunnerTestCase): boolean {
+  let seen = false;
+  const visit = (suite: RunnerTestSuite): boolean =>
+    suite.tasks.some((t) => {
+      if (t.type === 'suite') return visit(t);
+      if (t === current) seen = true;
+      else if (seen && t.mode === 'run' && !t.result) return true;
+      return false;
+    });
+  return visit(current.file);
+}
+
 /** The config's options (provided by the plugin) with this file's/describe's overrides applied. */
-function launchOptions(overrides: QemuOptions): LaunchOptions {
-  const provided = inject(PROVIDE_KEY);
+function launchOptions(provided: ProvidedQemuConfig | undefined, overrides: QemuOptions): LaunchOptions {
   // Without the plugin there is no project root to hand; the worker's cwd is the next best base.
   const root = provided?.root ?? process.cwd();
   const options = mergeOptions(provided?.options ?? {}, resolvePaths(overrides, root));

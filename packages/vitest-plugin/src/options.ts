@@ -7,7 +7,14 @@ import type { LaunchOptions } from '@qemu-fault/core';
  * callback is left out (set it per file with `qemuOptions`). `machine` is optional here so a config
  * can leave it to each file.
  */
-export type QemuFaultConfig = Partial<Omit<LaunchOptions, 'log'>>;
+export type QemuFaultConfig = Partial<Omit<LaunchOptions, 'log'>> & {
+  /**
+   * Keep one QEMU launched ahead per worker, with the last test's options, so that the next test
+   * with the same options starts at once (default true; see the README, "Warm spares"). `false`
+   * launches each test's QEMU when the test starts.
+   */
+  warm?: boolean;
+};
 
 /**
  * Per-file or per-`describe` changes to the config's launch options (the `qemuOptions` fixture).
@@ -21,8 +28,12 @@ export type QemuOptions = Partial<LaunchOptions>;
 export interface ProvidedQemuConfig {
   /** The Vitest project's root: the base for relative paths in per-file overrides. */
   root: string;
-  /** The config's options, paths already absolute. */
-  options: QemuFaultConfig;
+  /** The config's launch options, paths already absolute. */
+  options: Omit<QemuFaultConfig, 'warm'>;
+  /** Whether the `qemu` fixture keeps a warm spare. */
+  warm: boolean;
+  /** The project's `isolate`: whether each worker runs a single test file. */
+  isolate: boolean;
 }
 
 /** The `provide`/`inject` key; namespaced so it cannot clash with a user's own provided values. */

@@ -200,6 +200,7 @@ static void block_start_slow(unsigned vcpu, const struct block_info *b, uint64_t
 /* Start of every block. The count is of every instruction started before this block. */
 static void tb_exec(unsigned vcpu, void *udata)
 {
+    vcpu = qi_current_vcpu(vcpu);
     uintptr_t ra = (uintptr_t)__builtin_return_address(0);
     const struct block_info *b = udata;
     glue_block_start(vcpu);
@@ -238,6 +239,7 @@ static void tb_exec(unsigned vcpu, void *udata)
  * callback (registration order), so the total is this instruction's index. */
 static void insn_exec_precise(unsigned vcpu, void *udata)
 {
+    vcpu = qi_current_vcpu(vcpu);
     const struct insn_info *in = udata;
     glue_block_start(vcpu);
     uint64_t count = glue_count_total();
@@ -255,6 +257,7 @@ static void insn_exec_precise(unsigned vcpu, void *udata)
 /* Hook mode: before an instruction whose pc is armed. */
 static void insn_exec_pc(unsigned vcpu, void *udata)
 {
+    vcpu = qi_current_vcpu(vcpu);
     const struct insn_info *in = udata;
     freeze_if_hit(vcpu, glue_count_total(), in->pc, false, 0, true);
 }
@@ -263,6 +266,7 @@ static void insn_exec_pc(unsigned vcpu, void *udata)
  * (registration order), so the total is this instruction's index. */
 static void insn_exec_trace(unsigned vcpu, void *udata)
 {
+    vcpu = qi_current_vcpu(vcpu);
     const struct insn_info *in = udata;
     glue_block_start(vcpu);
     trace_note(vcpu, in->pc, glue_count_total());
@@ -271,6 +275,7 @@ static void insn_exec_trace(unsigned vcpu, void *udata)
 /* Next-instruction mode: before the instruction after one whose access fired a watch. */
 static void insn_exec_after_access(unsigned vcpu, void *udata)
 {
+    vcpu = qi_current_vcpu(vcpu);
     const struct insn_info *in = udata;
     if (vcpu_state(vcpu)->w_pending) freeze_if_hit(vcpu, glue_count_total(), in->pc, false, 0, true);
 }
@@ -303,6 +308,7 @@ static void note_access(unsigned vcpu, struct qf_vcpu *vs, qf_meminfo info, uint
 
 static void mem_cb(unsigned vcpu, qf_meminfo info, uint64_t vaddr, void *udata)
 {
+    vcpu = qi_current_vcpu(vcpu);
     uintptr_t ra = (uintptr_t)__builtin_return_address(0);
     if (!v.nw) return;
     const struct insn_info *in = udata;

@@ -60,7 +60,9 @@ static void *first_of(const char *const names[])
 }
 #define FIRST(...) first_of((const char *const[]){__VA_ARGS__, NULL})
 
-void qi_resolve(const struct qf_arch *arch, bool disabled)
+static unsigned g_vcpus;
+
+void qi_resolve(const struct qf_arch *arch, unsigned vcpus, bool disabled)
 {
     memset(&fn, 0, sizeof(fn));
     memset(&qi, 0, sizeof(qi));
@@ -96,6 +98,8 @@ void qi_resolve(const struct qf_arch *arch, bool disabled)
     qi.clock = cpus && fn.clock_get_ns && fn.timer_init_full && fn.timer_mod_ns && fn.timer_del && fn.in_vcpu_thread;
     qi.regs = fn.get_cpu && fn.reg_read && fn.reg_write && arch;
     qi.mem = fn.get_cpu && fn.mem_rw_debug;
+    g_vcpus = vcpus;
+    qi.current = fn.get_cpu && FIRST("current_cpu");
     qi.restart = qi.one_insn && qi.mem && fn.bp_insert && fn.bp_remove_by_ref && fn.restore_state && fn.loop_exit && fn.flush;
 }
 
@@ -194,4 +198,26 @@ void qi_timer_arm(void (*cb)(void *), int64_t expire_ns)
 void qi_timer_cancel(void)
 {
     if (timer_ready) fn.timer_del(timer_storage);
+}
+
+/* current_cpu is thread-local: dlsym gives the calling thread's copy, so it is looked up once per
+ * thread. The CPUs exist before the guest runs; their objects never move. */
+static __thread void **tls_current_cpu;
+static void *g_cpu_objects[64];
+static unsigned g_cpu_objects_n;
+
+unsigned qi_current_vcpu(unsigned reported)
+{
+    if (g_vcpus < 2 || !qi.current) return reported;
+    if (!tls_current_cpu) tls_current_cpu = lookup("current_cpu");
+    void *c = tls_current_cpu ? *tls_current_cpu : NULL;
+    if (!c) return reported;
+    if (!g_cpu_objects_n) {
+        unsigned n = 0;
+        while (n < g_vcpus && n < sizeof(g_cpu_objects) / sizeof(g_cpu_objects[0]) && (g_cpu_objects[n] = fn.get_cpu((int)n))) n++;
+        g_cpu_objects_n = n;
+    }
+    for (unsigned i = 0; i < g_cpu_objects_n; i++)
+        if (g_cpu_objects[i] == c) return i;
+    return reported;
 }

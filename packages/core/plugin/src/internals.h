@@ -20,12 +20,13 @@ struct qf_internals {
     bool regs;       /* core registers of any stopped or frozen vCPU */
     bool restart;    /* abandon the running block and re-enter it (register writes, splits, replays) */
     bool mem;        /* guest memory through a vCPU's view */
+    bool current;    /* which vCPU this thread runs (QEMU's thread-local current_cpu) */
     char missing[512]; /* the symbols looked up and not found, comma separated */
 };
 extern struct qf_internals qi;
 
 /* Looks the internals up (none when `disabled`, to behave as on a QEMU without them). */
-void qi_resolve(const struct qf_arch *arch, bool disabled);
+void qi_resolve(const struct qf_arch *arch, unsigned vcpus, bool disabled);
 
 /* Each of these needs the capability named in its comment. */
 void qi_set_one_insn(bool on);                                  /* one_insn */
@@ -43,5 +44,9 @@ int64_t qi_vclock(void);                                        /* clock */
 bool qi_in_vcpu_thread(void);                                   /* clock */
 void qi_timer_arm(void (*cb)(void *), int64_t expire_ns);       /* clock */
 void qi_timer_cancel(void);                                     /* clock */
+/* The index of the vCPU the calling vCPU thread runs now, else `reported` (what the callback was
+ * told). From API 3 on, a callback is told the index of the vCPU that translated its block when
+ * QEMU runs the vCPUs on one thread (-icount), so with several vCPUs the internals decide. */
+unsigned qi_current_vcpu(unsigned reported);
 
 #endif

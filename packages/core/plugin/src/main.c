@@ -86,10 +86,12 @@ static const char *hello(void)
     const char *regs = qi.regs || cfg.exact_regs ? (cfg.write_regs ? "rw" : "r") : "none";
     if (asprintf(&line,
                  "! hello qemu-fault-plugin 2 api=%d qemu-api=%d..%d target=%s vcpus=%u precise=%s clock=%d regs=%s setpc=%d "
-                 "stopped-regs=%d pc=%s watch=%s mem=%s missing=%s",
+                 "stopped-regs=%d pc=%s watch=%s mem=%s cpu-index=%s missing=%s",
                  QF_PLUGIN_API, info->version.min, info->version.cur, info->target_name, cfg.vcpus,
                  cfg.mech == MECH_ONE_INSN ? "one-insn" : "flush", qi.clock, regs, qi.restart || cfg.write_pc, cfg.stopped_regs,
                  pc_names[cfg.pc], watch_names[cfg.watch], qi.mem || qf_public.mem_write ? "rw" : cfg.mem ? "r" : "none",
+                 /* API 3 on: without current_cpu, a callback may be told another vCPU's index */
+                 cfg.vcpus < 2 || qi.current || QF_PLUGIN_API < 3 ? "exact" : "block",
                  qi.missing[0] ? qi.missing : "-") < 0)
         line = NULL;
     return line ? line : "! hello qemu-fault-plugin 2 out-of-memory";
@@ -111,7 +113,7 @@ QF_EXPORT int qemu_plugin_install(qf_plugin_id id, const qf_info *info, int argc
     cfg.vcpus = info->system.max_vcpus > 0 ? (unsigned)info->system.max_vcpus : 1;
     g_info = *info;
     glue_init(id, cfg.vcpus);
-    qi_resolve(cfg.arch, a.no_internals);
+    qi_resolve(cfg.arch, cfg.vcpus, a.no_internals);
     choose_mechanisms();
 
     bool linked = a.sock ? link_connect(a.sock, a.timeout_ms) : link_listen(a.listen);

@@ -17,6 +17,7 @@ import type { ObservedRegion } from './evidence.js';
 import type { Trap } from './exit-traps.js';
 import { type Classifier, memorySignalName, type Signals } from './outcome.js';
 import type { ParamWrite, SessionConfig } from './qemu-session.js';
+import { checkStopWhen, drawSample, type SampleSpec, type Sampling, type StopWhen } from './sample.js';
 import type { FaultSpaceSpec } from './space.js';
 
 /** A memory region to observe: a symbol (its whole size), or an address and length. */
@@ -60,6 +61,14 @@ export interface CampaignDefinition {
   snapshotLeadNs?: number;
   /** Wall-clock limit of one run (default 30 000 ms). */
   runTimeoutMs?: number;
+  /**
+   * Run a random sample of the space instead of all of it: `{ count, seed }`, or `{ margin,
+   * confidence, seed }` for the sample size of Leveugle et al. (DATE 2009). The result then gives
+   * each outcome's rate with a Wilson interval.
+   */
+  sample?: SampleSpec;
+  /** With `sample`: end early once this outcome's interval is at most ±`margin`. */
+  stopWhen?: StopWhen;
 }
 
 /** Returns `definition` unchanged: gives a config file's default export its type. */
@@ -76,6 +85,8 @@ export interface ResolvedCampaign {
   moments: ResolvedMoment[];
   session: SessionConfig;
   fingerprint: string;
+  /** The sample drawn (see {@link CampaignDefinition.sample}). */
+  sampling?: Sampling;
 }
 
 function kernelPath(kernel: string | URL, baseDir: string): string {
@@ -138,10 +149,12 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     throw err;
   }
   const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
+  checkStopWhen(def.stopWhen, def.sample);
+  const sampling = def.sample ? drawSample(def.sample, faults.length) : undefined;
   const traps: Trap[] = [
     ...(def.detect?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'detect' as const })),
     ...(def.crash?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'crash' as const })),
-    ...(await semihostingSites(elf)).map((pc) => ({ name: `semihosting@0x${pc.toString(16)}`, pc, kind: 'exit' as const })),
+    ...(await semihostingSites(elf)).map(({ pc, next }) => ({ name: `semihosting@0x${pc.toString(16)}`, pc, next, kind: 'exit' as const })),
   ];
   const params: ParamWrite[] = (def.params ?? []).map((p) => ({ address: at(elf, p.at), size: p.size ?? 4, value: p.value }));
   const session: SessionConfig = {
@@ -172,11 +185,12 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
         serial: session.serial,
         detect: def.detect ?? null,
         crash: def.crash ?? null,
+        ...(def.sample ? { sample: def.sample, stopWhen: def.stopWhen ?? null } : {}),
       }),
     )
     .digest('hex')
     .slice(0, 16);
-  return { definition: def, elf, faults, moments, session, fingerprint };
+  return { definition: def, elf, faults, moments, session, fingerprint, ...(sampling ? { sampling } : {}) };
 }
 
 /** A moment's label for messages. */

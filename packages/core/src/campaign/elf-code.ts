@@ -1,53 +1,30 @@
 /**
  * What a campaign needs from the kernel's code beyond its symbols: where the firmware calls
- * semihosting (so an exit can be caught before it ends QEMU), and how long a Thumb instruction is
- * (so one can be skipped).
+ * semihosting (so an exit can be caught before it ends QEMU), on every architecture.
  */
 import { readFile } from 'node:fs/promises';
+import { architecturesOfElf } from '../arch/index.js';
+import { semihostingSites as findSites, type SemihostingSite } from '../arch/semihosting-sites.js';
 import type { ElfImage } from '../elf/elf-file.js';
+import { loadSegments } from '../elf/segments.js';
 
-/** `bkpt 0xab`: the Thumb semihosting call. */
-const THUMB_SEMIHOSTING_BKPT = 0xbeab;
-const PT_LOAD = 1;
-const PF_X = 1;
-
-/** At most this many call sites are trapped (the plugin has 64 trigger slots for everything). */
+/** At most this many call sites are trapped. */
 export const MAX_SEMIHOSTING_SITES = 16;
 
 /**
- * Addresses of the `bkpt 0xab` instructions inside the functions of a 32-bit little-endian ARM ELF
- * (Cortex-M firmware). Halfwords that only look like one (in literal pools) are harmless: a trap
- * on code that never runs never fires. Empty for other architectures, or when there are more
- * than {@link MAX_SEMIHOSTING_SITES}.
+ * The semihosting call sites inside the functions of the ELF: Thumb `bkpt 0xab` (M profile), A32
+ * `svc 0x123456` / `hlt 0xf000` and T32 `svc 0xab` (A/R profile), A64 `hlt #0xf000`, RISC-V's
+ * `slli; ebreak; srai`. Empty for other architectures, or when there are more than
+ * {@link MAX_SEMIHOSTING_SITES}.
  */
-export async function semihostingSites(elf: ElfImage): Promise<number[]> {
-  if (elf.machine !== 'arm' || elf.bits !== 32 || elf.endianness !== 'little') return [];
-  const data = await readFile(elf.path);
-  const phoff = data.readUInt32LE(28);
-  const phentsize = data.readUInt16LE(42);
-  const phnum = data.readUInt16LE(44);
+export async function semihostingSites(elf: ElfImage): Promise<SemihostingSite[]> {
+  const architectures = architecturesOfElf(elf.machine, elf.bits);
+  if (!architectures.length) return [];
+  const segments = loadSegments(await readFile(elf.path), elf.bits, elf.endianness);
   const functions = [...elf.symbols.values()].filter((s) => s.type === 'func' && s.size > 0);
   const inFunction = (addr: number) => functions.some((f) => addr >= f.address && addr < f.address + f.size);
-  const sites = new Set<number>();
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (ph + 32 > data.length || data.readUInt32LE(ph) !== PT_LOAD || !(data.readUInt32LE(ph + 24) & PF_X)) continue;
-    const offset = data.readUInt32LE(ph + 4);
-    const vaddr = data.readUInt32LE(ph + 8);
-    const filesz = Math.min(data.readUInt32LE(ph + 16), data.length - offset);
-    for (let off = 0; off + 2 <= filesz; off += 2) {
-      const addr = vaddr + off;
-      if (data.readUInt16LE(offset + off) === THUMB_SEMIHOSTING_BKPT && inFunction(addr)) sites.add(addr);
-    }
-  }
-  const list = [...sites].sort((a, b) => a - b);
+  const list = findSites(segments, architectures, elf.endianness, inFunction);
   return list.length > MAX_SEMIHOSTING_SITES ? [] : list;
-}
-
-/** Length in bytes of the Thumb instruction whose first halfword is `halfword` (2 or 4). */
-export function thumbInstructionLength(halfword: number): 2 | 4 {
-  const top5 = (halfword >>> 11) & 0x1f;
-  return top5 === 0b11101 || top5 === 0b11110 || top5 === 0b11111 ? 4 : 2;
 }
 
 /** Semihosting operation numbers that end the program. */

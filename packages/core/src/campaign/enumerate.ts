@@ -5,13 +5,15 @@
  * shards.
  */
 import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
+import type { RegisterName } from '../triggers/registers.js';
+import { checkPairSpec, combinePairs, isPairSpec, type PartFault, type SecondFault } from './pairs.js';
+import { expandPowerLoss, type PreservedRegion } from './power-loss.js';
 import { checkPart, type FaultModelSpec, type FaultSpacePart, type FaultSpaceSpec, type MomentSpec, type TargetSpec } from './space.js';
 
 /** A target with its address resolved. */
 export type ResolvedTarget =
   | { label: string; kind: 'memory'; address: number; length: number }
-  | { label: string; kind: 'register'; register: ArmRegisterName }
+  | { label: string; kind: 'register'; register: RegisterName }
   | { label: string; kind: 'instruction' };
 
 /** One concrete thing done at the moment. */
@@ -19,7 +21,8 @@ export type FaultAction =
   | { kind: 'bit-flip'; bit: number }
   | { kind: 'stuck-at'; value: 0 | 1; bit: number; durationNs?: number; periodNs: number }
   | { kind: 'overwrite'; value: number; size: 1 | 2 | 4; offset: number }
-  | { kind: 'skip'; count: number };
+  | { kind: 'skip'; count: number }
+  | { kind: 'power-loss'; preserve: PreservedRegion[]; tear?: number };
 
 /** A moment with its symbol resolved; `key` is its label, unique within a campaign. */
 export type ResolvedMoment =
@@ -38,6 +41,8 @@ export interface Fault {
   /** Human-readable action, e.g. `flip bit 3`. */
   actionLabel: string;
   moment: ResolvedMoment;
+  /** A double fault's second fault (see `pairs()`); `id` and `actionLabel` above name both. */
+  second?: SecondFault;
 }
 
 /** Finds a symbol's address and size (the kernel ELF's table). */
@@ -145,6 +150,8 @@ export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Arra
       }
       return out;
     }
+    case 'power-loss':
+      return expandPowerLoss(model, target);
     case 'skip':
       if (target.kind !== 'instruction') return [];
       return [{ action: { kind: 'skip', count: model.count ?? 1 }, label: `skip ${model.count ?? 1}` }];
@@ -156,34 +163,48 @@ export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Arra
  * (the same fault listed twice would be run twice and counted twice).
  */
 export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup): Fault[] {
-  const parts: FaultSpacePart[] = Array.isArray(space) ? space : [space];
+  const parts = Array.isArray(space) ? space : [space];
   if (!parts.length) throw new CampaignConfigError('the fault space is empty: it has no parts (give targets, models and moments)');
   const faults: Fault[] = [];
   const ids = new Set<string>();
   for (const part of parts) {
-    checkPart(part);
-    const targets = part.targets.map((t) => resolveTarget(t, lookup));
-    for (const spec of part.moments) {
-      const moment = resolveMoment(spec, lookup);
-      for (const target of targets) {
-        for (const model of part.models) {
-          for (const { action, label } of expandModel(model, target)) {
-            const id = `${target.label} ${label} @ ${moment.key}`;
-            if (ids.has(id)) throw new CampaignConfigError(`fault '${id}' is listed twice in the fault space`);
-            ids.add(id);
-            faults.push({ index: faults.length, id, target, action, actionLabel: label, moment });
-          }
-        }
-      }
+    let listed: PartFault[];
+    if (isPairSpec(part)) {
+      checkPairSpec(part);
+      listed = combinePairs(partFaults(part.first, lookup), partFaults(part.second, lookup), part.withinNs);
+    } else listed = partFaults(part, lookup);
+    for (const fault of listed) {
+      if (ids.has(fault.id)) throw new CampaignConfigError(`fault '${fault.id}' is listed twice in the fault space`);
+      ids.add(fault.id);
+      faults.push({ index: faults.length, ...fault });
     }
   }
   if (!faults.length) {
-    const sizes = parts.map((p) => `${p.targets.length} targets × ${p.models.length} models × ${p.moments.length} moments`).join(' + ');
+    const size = (p: FaultSpacePart) => `${p.targets.length} targets × ${p.models.length} models × ${p.moments.length} moments`;
+    const sizes = parts.map((p) => (isPairSpec(p) ? `pairs(${size(p.first)}, ${size(p.second)})` : size(p))).join(' + ');
     throw new CampaignConfigError(
       `the fault space is empty (${sizes}): no model applies to any target (skip needs instruction(), flips need memory or registers)`,
     );
   }
   return faults;
+}
+
+/** The faults of one part, unnumbered, in order: moment, target, model, parameter. */
+function partFaults(part: FaultSpacePart, lookup: SymbolLookup): PartFault[] {
+  checkPart(part);
+  const targets = part.targets.map((t) => resolveTarget(t, lookup));
+  const out: PartFault[] = [];
+  for (const spec of part.moments) {
+    const moment = resolveMoment(spec, lookup);
+    for (const target of targets) {
+      for (const model of part.models) {
+        for (const { action, label } of expandModel(model, target)) {
+          out.push({ id: `${target.label} ${label} @ ${moment.key}`, target, action, actionLabel: label, moment });
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** Checks a shard spec. */

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
+import type { RegisterValue } from '../gdb/register-value.js';
 import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
 import { ADP_STOPPED_APPLICATION_EXIT, SYS_EXIT, SYS_EXIT_EXTENDED } from './elf-code.js';
 import { exactTime } from './moments.js';
@@ -14,6 +15,8 @@ export interface Trap {
   name: string;
   pc: number;
   kind: 'detect' | 'crash' | 'exit';
+  /** Exit traps: the first instruction after the semihosting sequence, where the guest goes on. */
+  next?: number;
 }
 
 /** A trap reached during a run. */
@@ -68,7 +71,7 @@ export class Traps {
     }
     this.onHit?.(ctx, { trap, exitCode, ...(exactTime(ctx) ? { timeNs: ctx.timeNs } : {}) });
     // Continue past the semihosting call instead of into it: it would end QEMU.
-    if (trap.kind === 'exit') await ctx.registers.set('pc', trap.pc + 2);
+    if (trap.kind === 'exit') await ctx.registers.set('pc', trap.next ?? trap.pc + 2);
   }
 
   /** This plugin cannot show registers at PC freezes: let exits end QEMU from now on. */
@@ -83,19 +86,25 @@ export class Traps {
 
   /** The exit code of the semihosting call about to run, 'not-exit' for other calls, 'inexact' where registers cannot be read. */
   private async exitCode(ctx: TriggerContext): Promise<number | 'not-exit' | 'inexact'> {
-    let regs: Record<string, number>;
+    let regs: Record<string, RegisterValue>;
     try {
       regs = await ctx.registers.all();
     } catch (err) {
       if (err instanceof InvalidArgumentError) return 'inexact';
       throw err;
     }
-    const op = regs['r0'];
-    const arg = regs['r1']!;
-    if (op === SYS_EXIT) return arg === ADP_STOPPED_APPLICATION_EXIT ? 0 : 1;
-    if (op !== SYS_EXIT_EXTENDED) return 'not-exit';
-    const block = await this.qemu.readBytes(arg, 8, PHYSICAL);
+    const arch = await this.qemu.architecture(ctx.cpu);
+    const [opName, argName] = arch.semihostingRegisters;
+    const op = Number(regs[opName]);
+    const arg = regs[argName]!;
+    const wide = arch.wordBits === 64;
+    // A 32-bit SYS_EXIT carries the reason itself; a 64-bit one points at a block, as SYS_EXIT_EXTENDED.
+    if (op === SYS_EXIT && !wide) return Number(arg) === ADP_STOPPED_APPLICATION_EXIT ? 0 : 1;
+    if (op !== SYS_EXIT && op !== SYS_EXIT_EXTENDED) return 'not-exit';
+    const block = await this.qemu.readBytes(arg, wide ? 16 : 8, PHYSICAL);
+    const reason = wide ? Number(block.readBigUInt64LE(0)) : block.readUInt32LE(0);
+    const code = wide ? Number(block.readBigUInt64LE(8) & 0xffn) : block.readUInt32LE(4) & 0xff;
     // As QEMU does: the code for an application exit, 1 for any other reason; the OS keeps 8 bits.
-    return block.readUInt32LE(0) === ADP_STOPPED_APPLICATION_EXIT ? block.readUInt32LE(4) & 0xff : 1;
+    return reason === ADP_STOPPED_APPLICATION_EXIT ? code : 1;
   }
 }

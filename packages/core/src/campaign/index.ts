@@ -4,7 +4,16 @@
  * JSON Lines and reports.
  */
 
-export { CampaignAssertionError, CampaignConfigError, ClassifierError, ResultsFileError, SnapshotError } from '../errors.js';
+export {
+  CampaignAssertionError,
+  CampaignConfigError,
+  ClassifierError,
+  ResultsFileError,
+  SnapshotError,
+  UnknownFaultError,
+} from '../errors.js';
+export { readBaseline } from './baseline.js';
+export { CampaignComparison, type ComparedRecords, type OutcomeChange } from './compare.js';
 export { loadCampaignDefinition } from './config-loader.js';
 export { type CampaignDefinition, defineCampaign, type ObserveSpec, type ResolvedCampaign, resolveCampaign } from './definition.js';
 export {
@@ -35,11 +44,24 @@ export {
   type Signals,
   type Verdict,
 } from './outcome.js';
+export { isPairSpec, type PairSpec, pairs, type SecondFault } from './pairs.js';
+export { type PowerLossSpec, type PreservedRegion, powerLoss } from './power-loss.js';
 export { formatProgress } from './progress.js';
-export { OUTCOME_COLOURS, renderHtmlReport, writeCampaignReport } from './report.js';
+export { OUTCOME_COLOURS, type ReportOptions, renderHtmlReport, writeCampaignReport } from './report.js';
+export { type FaultTrace, findFault, type GdbHandover, type ReproduceOptions, reproduceFault } from './reproduce.js';
+export { formatFaultTrace } from './reproduce-trace.js';
 export { CampaignResult, type RecordFilter } from './result.js';
 export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
 export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';
+export {
+  DEFAULT_CONFIDENCE,
+  drawSample,
+  type SampleSpec,
+  type Sampling,
+  type SamplingInfo,
+  STOP_CHECK_EVERY,
+  type StopWhen,
+} from './sample.js';
 export {
   atPc,
   atTime,
@@ -60,3 +82,4 @@ export {
   symbol,
   type TargetSpec,
 } from './space.js';
+export { leveugleSampleSize, type OutcomeRate, outcomeRates, wilsonInterval, zScore } from './stats.js';

@@ -5,10 +5,9 @@
  */
 import { CampaignConfigError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
 import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
-import { thumbInstructionLength } from './elf-code.js';
 import type { Fault, ResolvedTarget } from './enumerate.js';
+import { cutPower } from './power-loss.js';
 
 /** What an injection needs from the run it happens in. */
 export interface InjectionHost {
@@ -22,6 +21,8 @@ export interface InjectionHost {
    * is at the same state there, so a bit flip writes straight away instead of reading first.
    */
   seen?: Map<string, number>;
+  /** Ends this freeze with a machine reset: the guest is stopped here, reset, and runs on (power loss). */
+  powerCut?(ctx: TriggerContext): void;
 }
 
 const PHYSICAL = { physical: true } as const;
@@ -37,12 +38,10 @@ async function forceBit(host: InjectionHost, target: ResolvedTarget, ctx: Trigge
     return;
   }
   if (target.kind === 'register') {
-    const reg = target.register as ArmRegisterName;
-    const value = await ctx.registers.get(reg);
-    const mask = 2 ** bit;
-    const isSet = Math.floor(value / mask) % 2 === 1;
-    const next = to === 'flip' ? (isSet ? value - mask : value + mask) : to && !isSet ? value + mask : !to && isSet ? value - mask : value;
-    if (next !== value) await ctx.registers.set(reg, next);
+    const value = BigInt(await ctx.registers.get(target.register));
+    const mask = 1n << BigInt(bit);
+    const next = to === 'flip' ? value ^ mask : to ? value | mask : value & ~mask;
+    if (next !== value) await ctx.registers.set(target.register, next);
     return;
   }
   throw new CampaignConfigError(`cannot change bits of target ${target.label}`);
@@ -74,7 +73,7 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
       return hold(ctx);
     }
     case 'overwrite': {
-      if (target.kind === 'register') return ctx.registers.set(target.register as ArmRegisterName, action.value);
+      if (target.kind === 'register') return ctx.registers.set(target.register, action.value);
       if (target.kind !== 'memory') throw new CampaignConfigError(`cannot overwrite target ${target.label}`);
       const bytes = Buffer.alloc(action.size);
       const big = host.qemu.elf?.endianness === 'big';
@@ -82,13 +81,10 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
       else bytes.writeUIntLE(action.value, 0, action.size);
       return host.qemu.writeBytes(target.address + action.offset, bytes, PHYSICAL);
     }
-    case 'skip': {
-      let pc = ctx.pc;
-      for (let i = 0; i < action.count; i++) {
-        const [lo, hi] = await host.qemu.readBytes(pc, 2, PHYSICAL);
-        pc += thumbInstructionLength(lo! | (hi! << 8));
-      }
-      return ctx.registers.set('pc', pc);
-    }
+    case 'skip':
+      await host.qemu.skip(action.count);
+      return;
+    case 'power-loss':
+      return cutPower(host, fault, ctx);
   }
 }

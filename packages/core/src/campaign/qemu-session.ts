@@ -16,6 +16,8 @@ import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-tr
 import { type InjectionHost, inject } from './inject.js';
 import { armMoment, exactAt, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
+import { armSecond } from './pairs.js';
+import { armPowerLoss } from './power-loss.js';
 import { loadSnapshot, saveSnapshot, snapshotDriveArgs } from './snapshots.js';
 
 /** A parameter written before the first instruction (e.g. `run_ticks`). */
@@ -47,6 +49,14 @@ export interface RunRequest {
   /** Absolute guest time at which the run is cut. */
   endNs: number;
   fault?: Fault;
+  /** Told just before and after the injection, at the moment's freeze (reproduction's trace, its stop for a debugger). */
+  probe?: InjectionProbe | undefined;
+}
+
+/** See {@link RunRequest.probe}. */
+export interface InjectionProbe {
+  before(ctx: TriggerContext, host: WindowHost): Promise<void>;
+  after(ctx: TriggerContext, host: WindowHost): Promise<void>;
 }
 
 /** What a run gives back besides its evidence. */
@@ -60,6 +70,8 @@ export interface RunReport {
   momentReportedNs?: number;
   /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
   momentExact: boolean;
+  /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
+  secondInjected?: boolean;
 }
 
 /** What the triggers of a run window can use. */
@@ -179,6 +191,7 @@ export class QemuSession {
       endNs: req.endNs,
       thenClose: options.thenClose,
       arm: async (host) => [
+        ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
           report.reached = true;
           report.momentExact = await exactAt(ctx);
@@ -188,7 +201,15 @@ export class QemuSession {
           if (!host.active()) return;
           if (req.fault) {
             try {
+              await req.probe?.before(ctx, host);
               await inject(host, req.fault, ctx);
+              await req.probe?.after(ctx, host);
+              if (req.fault.second) {
+                report.secondInjected = false;
+                await armSecond(host, req.fault, ctx, () => {
+                  report.secondInjected = true;
+                });
+              }
             } catch (err) {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }
@@ -217,6 +238,7 @@ export class QemuSession {
     await this.traps.arm();
     let held: Hold | undefined;
     let over = false;
+    let cuts = 0;
     const hold = (ctx: TriggerContext, how: Hold) => {
       if (held || over) return;
       held = how;
@@ -233,13 +255,23 @@ export class QemuSession {
       markSerial: async (roundTrip) => serial?.mark(roundTrip),
       hold: (ctx, timeNs) => hold(ctx, { timeNs }),
       fail: (ctx, failure) => hold(ctx, { failure }),
+      powerCut: (ctx) => {
+        cuts++;
+        ctx.hold();
+      },
     };
     try {
       keep.push(...(await options.arm(host)));
       // Every early end is a callback that holds the guest frozen where it happened (the end of the
       // budget too), so evidence is read at that point and no poll adds latency.
       keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
-      const ending = await this.runToEnd(() => held);
+      // A power cut is taken once; a trap or the budget at the same freeze ends the run instead.
+      const takeCut = () => {
+        if (held || !cuts) return false;
+        cuts--;
+        return true;
+      };
+      const ending = await this.runToEnd(() => held, takeCut);
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);
     } finally {
@@ -254,12 +286,20 @@ export class QemuSession {
     }
   }
 
-  /** Runs the guest on the framework's run loop and says how the run ended. */
-  private async runToEnd(holdOf: () => Hold | undefined): Promise<RunEnding> {
+  /**
+   * Runs the guest on the framework's run loop and says how the run ended. A power cut (`cut()`
+   * says one is pending) holds the guest too: it is stopped there, reset, and run on.
+   */
+  private async runToEnd(holdOf: () => Hold | undefined, cut: () => boolean): Promise<RunEnding> {
     const q = this.qemu;
     let result: RunResult;
     try {
       result = await q.run({ timeoutMs: this.config.runTimeoutMs });
+      while (result.reason === 'held' && cut()) {
+        await q.stopHeld();
+        await q.qmp.execute('system_reset');
+        result = await q.run({ timeoutMs: this.config.runTimeoutMs });
+      }
     } catch (err) {
       // A callback cut short by QEMU's death (a fault that kills it) is the end of the run, not a failure.
       if (!(await within(q.process.exited, 1000))) throw err;

@@ -5,19 +5,20 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { OUTCOMES, type Outcome } from './outcome.js';
+import type { CampaignComparison } from './compare.js';
+import { OUTCOMES } from './outcome.js';
+import { baselineSection } from './report-baseline.js';
+import { badge, escapeHtml, OUTCOME_COLOURS } from './report-html.js';
+import { ratesSection } from './report-rates.js';
 import type { CampaignResult } from './result.js';
 
-/** Colours of the outcome classes (the plot, the legend and the table use the same). */
-export const OUTCOME_COLOURS: Record<Outcome, string> = {
-  silent: '#d62728',
-  hang: '#9467bd',
-  crash: '#ff7f0e',
-  detected: '#1f77b4',
-  masked: '#2ca02c',
-};
+export { OUTCOME_COLOURS } from './report-html.js';
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** What the report shows besides the result. */
+export interface ReportOptions {
+  /** The difference from a baseline (see `CampaignResult.compare`). */
+  comparison?: CampaignComparison | undefined;
+}
 
 const CELL_W = 120;
 const CELL_H = 26;
@@ -71,7 +72,7 @@ function legend(result: CampaignResult): string {
 function table(result: CampaignResult): string {
   const rows = result.records.map((r) => {
     const time = r.timeNs ?? '';
-    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escapeHtml(r.target)}</td><td>${escapeHtml(r.action)}</td><td>${escapeHtml(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}"><span class="badge" style="background:${OUTCOME_COLOURS[r.outcome]}">${r.outcome}</span></td><td>${escapeHtml(r.reason)}</td><td>${time}</td></tr>`;
+    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escapeHtml(r.target)}</td><td>${escapeHtml(r.action)}</td><td>${escapeHtml(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}">${badge(r.outcome)}</td><td>${escapeHtml(r.reason)}</td><td>${time}</td><td><code class="reproduce">${escapeHtml(result.reproduceCommand(r.id))}</code></td></tr>`;
   });
   const headers = [
     ['#', 'number'],
@@ -81,6 +82,7 @@ function table(result: CampaignResult): string {
     ['outcome', 'severity'],
     ['reason', 'text'],
     ['end (ns)', 'number'],
+    ['reproduce', 'text'],
   ];
   return `<table id="faults"><thead><tr>${headers.map(([h, kind], i) => `<th data-col="${i}" data-kind="${kind}"><button type="button">${h}</button></th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -116,10 +118,11 @@ svg .axis { font-size: 12px; fill: #333; } svg .empty { fill: #eee; }
 table { border-collapse: collapse; margin-top: 16px; } th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 th button { font: inherit; font-weight: bold; background: none; border: 0; cursor: pointer; padding: 0; }
 th[data-dir=asc] button::after { content: ' ▲'; } th[data-dir=desc] button::after { content: ' ▼'; }
-.badge { color: #fff; border-radius: 3px; padding: 0 6px; }`;
+.badge { color: #fff; border-radius: 3px; padding: 0 6px; }
+code.reproduce { font-size: 11px; color: #555; user-select: all; }`;
 
 /** The HTML report as one string. */
-export function renderHtmlReport(result: CampaignResult): string {
+export function renderHtmlReport(result: CampaignResult, options: ReportOptions = {}): string {
   const golden = result.golden
     .map(
       (g) =>
@@ -132,6 +135,8 @@ export function renderHtmlReport(result: CampaignResult): string {
 <h1>Fault campaign <code>${escapeHtml(result.name)}</code></h1>
 <p class="meta">${result.records.length} of ${result.expected} faults${result.expected < result.total ? ` (of ${result.total} in the campaign)` : ''}${result.complete ? '' : ' — incomplete'} · fingerprint ${escapeHtml(result.fingerprint)}</p>
 <p id="legend">${legend(result)}</p>
+${ratesSection(result)}
+${options.comparison ? baselineSection(options.comparison) : ''}
 <h2>Outcome by target × moment</h2>
 ${plot(result)}
 <h2>Golden runs</h2><ul>${golden}</ul>
@@ -143,13 +148,18 @@ ${table(result)}
 }
 
 /** Writes the JSON and/or HTML report (creating directories as needed). */
-export async function writeCampaignReport(result: CampaignResult, paths: { json?: string; html?: string }): Promise<void> {
+export async function writeCampaignReport(
+  result: CampaignResult,
+  paths: { json?: string; html?: string },
+  options: ReportOptions = {},
+): Promise<void> {
   if (paths.json) {
     await mkdir(dirname(paths.json), { recursive: true });
-    await writeFile(paths.json, `${JSON.stringify(result, null, 1)}\n`);
+    const json = options.comparison ? { ...result.toJSON(), comparison: options.comparison } : result;
+    await writeFile(paths.json, `${JSON.stringify(json, null, 1)}\n`);
   }
   if (paths.html) {
     await mkdir(dirname(paths.html), { recursive: true });
-    await writeFile(paths.html, renderHtmlReport(result));
+    await writeFile(paths.html, renderHtmlReport(result, options));
   }
 }

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { ResultsFileError } from '../errors.js';
 import type { FaultAction, ResolvedMoment, ResolvedTarget, Shard } from './enumerate.js';
 import type { Evidence, Outcome } from './outcome.js';
+import type { SecondFault } from './pairs.js';
 
 /** The format this module writes and reads. */
 export const RESULTS_FORMAT = 'qemu-fault-campaign/1';
@@ -43,7 +44,9 @@ export interface FaultRecord {
   target: string;
   action: string;
   moment: string;
-  fault: { target: ResolvedTarget; action: FaultAction; moment: ResolvedMoment };
+  fault: { target: ResolvedTarget; action: FaultAction; moment: ResolvedMoment; second?: SecondFault };
+  /** A double fault: whether its second fault was injected (its moment came within the window). */
+  secondInjected?: boolean;
   outcome: Outcome;
   /** Why the classifier said so. */
   reason: string;

@@ -19,6 +19,7 @@ import { QemuSession, type RunReport } from './qemu-session.js';
 import { discover, type MomentPlan, planMoments, recordSnapshots } from './recorder.js';
 import { CampaignResult } from './result.js';
 import { type CampaignHeader, type FaultRecord, type GoldenRecord, RESULTS_FORMAT, ResultsWriter } from './results-file.js';
+import { STOP_CHECK_EVERY, samplingInfo, stoppedAt } from './sample.js';
 
 /** Progress, reported after every fault run. */
 export interface CampaignProgress {
@@ -56,6 +57,8 @@ export interface RunCampaignOptions {
   snapshotDir?: string;
   /** Base for a relative `kernel` (default: the cwd). */
   baseDir?: string;
+  /** The config file the definition came from: names it in the result's reproduce commands. */
+  configFile?: string;
   onProgress?: (progress: CampaignProgress) => void;
   /** Stops dispatching faults; runs in flight finish and are recorded. The result is then incomplete. */
   signal?: AbortSignal;
@@ -194,7 +197,8 @@ async function onPool<T>(
   if (failure) throw failure.error;
 }
 
-function classify(campaign: ResolvedCampaign, evidence: Evidence, golden: GoldenRecord, fault: Fault): Verdict {
+/** The verdict on a fault run: the default classifier, refined by the definition's own. */
+export function classify(campaign: ResolvedCampaign, evidence: Evidence, golden: GoldenRecord, fault: Fault): Verdict {
   const def = campaign.definition;
   const defaultVerdict = defaultClassifier({ detect: def.detect, crash: def.crash })(evidence, golden.evidence);
   if (!def.classify) return defaultVerdict;
@@ -234,7 +238,8 @@ function faultRecord(fault: Fault, report: RunReport, verdict: Verdict): FaultRe
     target: fault.target.label,
     action: fault.actionLabel,
     moment: fault.moment.key,
-    fault: { target: fault.target, action: fault.action, moment: fault.moment },
+    fault: { target: fault.target, action: fault.action, moment: fault.moment, ...(fault.second ? { second: fault.second } : {}) },
+    ...(report.secondInjected !== undefined ? { secondInjected: report.secondInjected } : {}),
     outcome: verdict.outcome,
     reason: verdict.reason,
     ...(report.evidence.timeNs !== undefined ? { timeNs: report.evidence.timeNs } : {}),
@@ -255,8 +260,11 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
     throw new InvalidArgumentError(`reuse must be 'snapshot' or 'fresh', got ${String(reuse)}`);
   const campaign = await resolveCampaign(definition, { baseDir: options.baseDir });
   const shard = checkShard(options.shard ?? { index: 0, count: 1 });
-  const range = shardRange(campaign.faults.length, shard);
-  const scope = campaign.faults.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
+  // A sample runs in its drawn order, so that every prefix of it is a random sample too.
+  const space = campaign.sampling ? campaign.sampling.order.map((i) => campaign.faults[i]!) : campaign.faults;
+  const range = shardRange(space.length, shard);
+  const scope = space.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
+  const stopWhen = campaign.sampling && definition.stopWhen;
   const header: CampaignHeader = {
     type: 'campaign',
     format: RESULTS_FORMAT,
@@ -321,31 +329,38 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       for (const r of records.values()) counts[r.outcome]++;
       const started = performance.now();
       let ran = 0;
-      await onPool(
-        workers,
-        pending,
-        async (worker, fault) => {
-          const report = await worker.execute(planOf.get(fault.moment.key)!, fault);
-          const record = faultRecord(fault, report, classify(campaign, report.evidence, golden.get(fault.moment.key)!, fault));
-          records.set(fault.index, record);
-          counts[record.outcome]++;
-          ran++;
-          await writer?.append(record);
-          if (options.onProgress) {
-            const ratePerSec = ran / ((performance.now() - started) / 1000);
-            const left = scope.length - records.size;
-            options.onProgress({
-              done: records.size,
-              total: scope.length,
-              resumed,
-              ratePerSec,
-              etaMs: ratePerSec > 0 ? (left / ratePerSec) * 1000 : undefined,
-              counts: { ...counts },
-            });
-          }
-        },
-        () => options.signal?.aborted ?? false,
-      );
+      const runFault = async (worker: Worker, fault: Fault) => {
+        const report = await worker.execute(planOf.get(fault.moment.key)!, fault);
+        const record = faultRecord(fault, report, classify(campaign, report.evidence, golden.get(fault.moment.key)!, fault));
+        records.set(fault.index, record);
+        counts[record.outcome]++;
+        ran++;
+        await writer?.append(record);
+        if (options.onProgress) {
+          const ratePerSec = ran / ((performance.now() - started) / 1000);
+          const left = scope.length - records.size;
+          options.onProgress({
+            done: records.size,
+            total: scope.length,
+            resumed,
+            ratePerSec,
+            etaMs: ratePerSec > 0 ? (left / ratePerSec) * 1000 : undefined,
+            counts: { ...counts },
+          });
+        }
+      };
+      // With stopWhen, in batches of the drawn order, checked after each: any worker count stops at the same fault.
+      const step = stopWhen ? STOP_CHECK_EVERY : Math.max(1, scope.length);
+      for (let start = 0; start < scope.length && !options.signal?.aborted; start += step) {
+        const batch = scope.slice(start, start + step);
+        await onPool(
+          workers,
+          batch.filter((f) => !records.has(f.index)),
+          runFault,
+          () => options.signal?.aborted ?? false,
+        );
+        if (stopWhen && stoppedAt(stopWhen, scope, records, campaign.sampling!) !== undefined) break;
+      }
     }
   } finally {
     await Promise.allSettled(workers.map((w) => w.close()));
@@ -355,7 +370,7 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
   // In the order the moments first appear, whatever order the workers finished them in.
   const momentOrder = [...new Set(scope.map((f) => f.moment.key))];
   const goldenRecords = momentOrder.flatMap((key) => golden.get(key) ?? []);
-  return new CampaignResult(
+  const result = new CampaignResult(
     definition.name,
     campaign.faults.length,
     goldenRecords,
@@ -363,4 +378,7 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
     campaign.fingerprint,
     scope.length,
   );
+  result.configFile = options.configFile;
+  if (campaign.sampling) result.sampling = samplingInfo(campaign.sampling, stopWhen || undefined, scope, records);
+  return result;
 }

@@ -3,15 +3,18 @@
  * data (a JSON config can write them by hand, and results files record them as they are); the
  * functions below only build and check them.
  */
+
+import { isRegisterName } from '../arch/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { ArmRegisterName } from '../triggers/registers.js';
-import { registerNumber } from '../triggers/registers.js';
+import type { RegisterName } from '../triggers/registers.js';
+import type { PairSpec } from './pairs.js';
+import { checkPowerLoss, type PowerLossSpec } from './power-loss.js';
 
 /** Where a fault lands. */
 export type TargetSpec =
   | { kind: 'memory'; address: number; length: number; name?: string }
   | { kind: 'symbol'; symbol: string; offset?: number; length?: number }
-  | { kind: 'register'; register: ArmRegisterName }
+  | { kind: 'register'; register: RegisterName }
   | { kind: 'instruction' };
 
 /** What a fault does to its target. */
@@ -19,7 +22,8 @@ export type FaultModelSpec =
   | { kind: 'bit-flip'; bits?: number[] }
   | { kind: 'stuck-at'; value: 0 | 1; bits?: number[]; durationNs?: number; periodNs?: number }
   | { kind: 'overwrite'; values: number[]; size?: 1 | 2 | 4 }
-  | { kind: 'skip'; count?: number };
+  | { kind: 'skip'; count?: number }
+  | PowerLossSpec;
 
 /** When a fault is injected. */
 export type MomentSpec =
@@ -34,8 +38,8 @@ export interface FaultSpacePart {
   moments: MomentSpec[];
 }
 
-/** A fault space: one part, or the union of several (in order). */
-export type FaultSpaceSpec = FaultSpacePart | FaultSpacePart[];
+/** A fault space: one part, or the union of several (in order), double faults among them (see `pairs()`). */
+export type FaultSpaceSpec = FaultSpacePart | Array<FaultSpacePart | PairSpec>;
 
 // ---- targets ------------------------------------------------------------------------------------
 
@@ -50,7 +54,7 @@ export function symbol(name: string, options: { offset?: number; length?: number
 }
 
 /** Core registers, one target each. */
-export function registers(...names: ArmRegisterName[]): TargetSpec[] {
+export function registers(...names: RegisterName[]): TargetSpec[] {
   return names.map((register) => ({ kind: 'register', register }));
 }
 
@@ -123,9 +127,9 @@ export function onAccess(at: string | number, options: { access?: 'read' | 'writ
   };
 }
 
-/** Builds a fault space from parts, checking each part's shape. */
-export function faultSpace(...parts: FaultSpacePart[]): FaultSpacePart[] {
-  for (const part of parts) checkPart(part);
+/** Builds a fault space from parts, checking each part's shape (pair parts check themselves in `pairs()`). */
+export function faultSpace(...parts: Array<FaultSpacePart | PairSpec>): Array<FaultSpacePart | PairSpec> {
+  for (const part of parts) if ((part as PairSpec).kind !== 'pairs') checkPart(part as FaultSpacePart);
   return parts;
 }
 
@@ -160,7 +164,13 @@ export function checkTarget(t: TargetSpec): void {
       if (t.length !== undefined && (!isInt(t.length) || t.length < 1)) fail('symbol target', t, 'length must be a positive integer');
       return;
     case 'register':
-      registerNumber(t.register);
+      if (!isRegisterName(t.register)) {
+        fail(
+          'register target',
+          t,
+          'unknown register: not a core register of any architecture (ARM r0–r15, sp, lr, pc, xpsr; AArch64 x0–x30, sp, pc, cpsr; RISC-V x0–x31, a0…, pc)',
+        );
+      }
       return;
     case 'instruction':
       return;
@@ -197,8 +207,11 @@ export function checkModel(m: FaultModelSpec): void {
     case 'skip':
       if (m.count !== undefined && (!isInt(m.count) || m.count < 1 || m.count > 64)) fail('skip model', m, 'count must be 1..64');
       return;
+    case 'power-loss':
+      checkPowerLoss(m);
+      return;
     default:
-      fail('fault model', m, "kind must be 'bit-flip', 'stuck-at', 'overwrite' or 'skip'");
+      fail('fault model', m, "kind must be 'bit-flip', 'stuck-at', 'overwrite', 'skip' or 'power-loss'");
   }
 }
 

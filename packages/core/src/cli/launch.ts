@@ -9,6 +9,7 @@ import { defaultQemuBinary } from '../launch/qemu-binary.js';
 import { pluginFor } from '../launch/qemu-plugin.js';
 import { exitedBeforeReady, QemuProcess, requireQemuBinary } from '../launch/qemu-process.js';
 import { DEFAULT_READY_TIMEOUT_MS } from '../launched/launch.js';
+import { shellQuote } from '../shell-quote.js';
 import { formatAddress, type SocketAddress } from '../transport/address.js';
 import { connectSocket } from '../transport/connect.js';
 import { HELP_OPTION, type OptionSpec, optionsHelp, parseCommand, positiveInteger } from './args.js';
@@ -142,11 +143,6 @@ function listed(addresses: ChannelAddresses): Array<[string, SocketAddress]> {
 
 function printable(addresses: ChannelAddresses): Record<string, string> {
   return Object.fromEntries(listed(addresses).map(([name, address]) => [name, formatAddress(address)]));
-}
-
-/** Quotes a word for a POSIX shell when it needs it, so the printed lines can be pasted as they are. */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 function describeLaunch(

@@ -8,6 +8,15 @@ export type CpuRef = number | string;
 interface CpuInfo {
   'cpu-index': number;
   'qom-path': string;
+  /** QEMU's target (`arm`, `aarch64`, `riscv32`, `riscv64`). */
+  target?: string;
+}
+
+/** What {@link Cpus.info} tells about a CPU. */
+export interface CpuDescription {
+  index: number;
+  qomPath: string;
+  target: string | undefined;
 }
 
 /** Resolves {@link CpuRef}s to CPU indexes, from `query-cpus-fast` asked once. */
@@ -17,6 +26,16 @@ export class Cpus {
   constructor(private readonly qmp: QmpClient) {}
 
   async index(cpu: CpuRef = 0): Promise<number> {
+    return (await this.find(cpu))['cpu-index'];
+  }
+
+  /** The CPU's index, QOM path and QEMU target. */
+  async info(cpu: CpuRef): Promise<CpuDescription> {
+    const found = await this.find(cpu);
+    return { index: found['cpu-index'], qomPath: found['qom-path'], target: found.target };
+  }
+
+  private async find(cpu: CpuRef): Promise<CpuInfo> {
     // Checked before asking QEMU, so a bad argument sends nothing.
     if (!(typeof cpu === 'number' && Number.isSafeInteger(cpu)) && typeof cpu !== 'string') {
       throw new InvalidArgumentError(`cpu must be an integer index or a QOM path, got ${describeValue(cpu)}`);
@@ -29,7 +48,7 @@ export class Cpus {
       throw err;
     });
     const found = typeof cpu === 'number' ? cpus.find((c) => c['cpu-index'] === cpu) : cpus.find((c) => c['qom-path'] === cpu);
-    if (found) return found['cpu-index'];
+    if (found) return found;
     const known = cpus.map((c) => `${c['cpu-index']} (${c['qom-path']})`).join(', ');
     throw new InvalidArgumentError(`no CPU ${typeof cpu === 'number' ? `with index ${cpu}` : `at '${cpu}'`}; this machine has: ${known}`);
   }

@@ -1,12 +1,16 @@
+import type { Architecture } from '../arch/index.js';
 import type { ElfImage } from '../elf/elf-file.js';
 import { ChannelUnavailableError, ConnectionClosedError } from '../errors.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import type { SerialCapture } from '../serial/serial-capture.js';
 import type { SocketAddress } from '../transport/address.js';
-import type { Registers } from '../triggers/registers.js';
+import type { WatchKind } from '../triggers/freeze-server.js';
+import type { RegisterName, Registers } from '../triggers/registers.js';
 import type { ExecutionRecording, TriggerCallback, TriggerHandle } from '../triggers/types.js';
+import { MachineArchitectures } from './architectures.js';
 import { attach } from './attach.js';
 import { checkCommandLine, checkName, checkSymbolName, checkVerbose } from './checks.js';
+import { CpuState } from './cpu-state.js';
 import { type CpuRef, Cpus } from './cpus.js';
 import { driveGpio } from './gpio.js';
 import { GuestMemory } from './guest-memory.js';
@@ -31,6 +35,7 @@ export class FaultInjectionFramework {
   private readonly memory: GuestMemory;
   private readonly control: RunControl;
   private readonly triggers: TriggerCalls;
+  private readonly cpuState: CpuState;
   private closing: Promise<void> | undefined;
   private readonly cleanups: Array<() => Promise<void> | void> = [];
 
@@ -41,6 +46,8 @@ export class FaultInjectionFramework {
     const { trace, options } = setup;
     this.trace = trace;
     const { qmp, plugin, gdb } = channels;
+    const cpus = new Cpus(qmp);
+    const architectures = new MachineArchitectures(qmp, cpus);
     const symbol = (name: string) => this.symbol(name);
     const symbolExtent = (name: string): [number, number] => {
       const address = this.symbol(name);
@@ -55,19 +62,21 @@ export class FaultInjectionFramework {
       trace,
       symbol,
       symbolExtent,
+      architecture: (cpu) => architectures.of(cpu),
     });
     const engine = this.triggers.engine;
     const control = new RunControl({ qmp, hmp: channels.hmp, engine, process: channels.process }, setup.running);
     this.control = control;
     const access = new MemoryAccess({
-      qmp: channels.qmp,
-      qtest: channels.qtest,
-      gdb: channels.gdb,
+      ...{ qmp, gdb, qtest: channels.qtest },
       // A gdbstub byte would stop the VM, which waits for a vCPU the plugin holds frozen: never then.
       gdbUsable: () => !control.running && !control.frozen,
       patched: () => channels.qmp.hasCommand('memread'),
+      frozen: { plugin, held: () => control.frozen },
     });
-    this.memory = new GuestMemory(access, new Cpus(channels.qmp), channels.elf?.endianness ?? 'little', trace);
+    this.memory = new GuestMemory(access, cpus, channels.elf?.endianness ?? 'little', trace);
+    const paused = () => !control.running;
+    this.cpuState = new CpuState({ triggers: this.triggers, cpus, architectures, memory: this.memory, paused, trace });
   }
 
   /** Asks QEMU for its run state (unless `running` is given) and whether it has the patched `time-notify`. */
@@ -145,9 +154,14 @@ export class FaultInjectionFramework {
     return this.talk(() => this.triggers.now());
   }
 
-  /** Instructions started since QEMU started (exact while paused or frozen). */
-  instructions(): Promise<bigint> {
-    return this.talk(() => this.triggers.instructions());
+  /** Instructions started since QEMU started, by every CPU or by `options.cpu` (exact while paused or frozen). */
+  instructions(options: { cpu?: CpuRef } = {}): Promise<bigint> {
+    return this.talk(async () => this.triggers.instructions(await this.cpuState.index(options.cpu)));
+  }
+
+  /** The architecture of a CPU (default 0): register names and widths, instruction sizes, semihosting. */
+  architecture(cpu: CpuRef = 0): Promise<Architecture> {
+    return this.talk(() => this.cpuState.architecture(cpu));
   }
 
   /**
@@ -160,10 +174,10 @@ export class FaultInjectionFramework {
 
   /**
    * Runs `callback` with the guest frozen just before the instruction at `where` (a symbol or an
-   * address) executes for the `hit`-th time (default 1).
+   * address) executes for the `hit`-th time (default 1), by any CPU or only by `cpu`.
    */
-  at(where: string | number, callback: TriggerCallback, options: { hit?: number } = {}): Promise<TriggerHandle> {
-    return this.talk(() => this.triggers.at(where, callback, options.hit ?? 1));
+  at(where: string | Address, callback: TriggerCallback, options: { hit?: number; cpu?: CpuRef } = {}): Promise<TriggerHandle> {
+    return this.talk(async () => this.triggers.at(where, callback, options.hit ?? 1, { cpu: await this.cpuState.index(options.cpu) }));
   }
 
   /**
@@ -176,31 +190,34 @@ export class FaultInjectionFramework {
   }
 
   /** Runs `callback` right after each guest write to [address, address + size), before the next instruction. */
-  onWrite(where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
-    return this.talk(() => this.triggers.watch('write', where, size, callback));
+  onWrite(where: string | Address, size: number, callback: TriggerCallback, options: { cpu?: CpuRef } = {}): Promise<TriggerHandle> {
+    return this.watch('write', where, size, callback, options.cpu);
   }
 
   /** Runs `callback` right after each guest read of [address, address + size). */
-  onRead(where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
-    return this.talk(() => this.triggers.watch('read', where, size, callback));
+  onRead(where: string | Address, size: number, callback: TriggerCallback, options: { cpu?: CpuRef } = {}): Promise<TriggerHandle> {
+    return this.watch('read', where, size, callback, options.cpu);
   }
 
   /** Runs `callback` right after each guest read or write of [address, address + size). */
-  onAccess(where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
-    return this.talk(() => this.triggers.watch('access', where, size, callback));
+  onAccess(where: string | Address, size: number, callback: TriggerCallback, options: { cpu?: CpuRef } = {}): Promise<TriggerHandle> {
+    return this.watch('access', where, size, callback, options.cpu);
   }
 
   /**
-   * The CPU's registers (r0–r15, sp, lr, pc, xpsr): inside a trigger callback, or while the guest
-   * is paused.
+   * Core registers by the architecture's gdb names ({@link RegisterName}): the frozen CPU's in a
+   * callback, CPU 0's while paused, any CPU's with `{ cpu }`. A `number` up to 32 bits, else `bigint`.
    */
-  get registers(): Registers {
-    const registers = this.triggers.registers(() => !this.control.running);
-    return {
-      get: (name) => this.talk(() => registers.get(name)),
-      set: (name, value) => this.talk(() => registers.set(name, value)),
-      all: () => this.talk(() => registers.all()),
-    };
+  get registers(): Registers<CpuRef> {
+    return this.cpuState.registers((call) => this.talk(call));
+  }
+
+  /**
+   * Moves the PC of the frozen (or paused, `cpu`'s, default 0) CPU past its next `count` instructions
+   * by their real sizes (Thumb 2/4 bytes, A32/A64 4, RISC-V 2/4). Resolves with the new PC.
+   */
+  skip(count = 1, options: { cpu?: CpuRef } = {}): Promise<bigint> {
+    return this.talk(() => this.cpuState.skip(count, options.cpu));
   }
 
   /**
@@ -221,6 +238,10 @@ export class FaultInjectionFramework {
       now: () => (engine ? engine.now().catch(() => undefined) : Promise.resolve(undefined)),
     };
     return this.talk(() => runGuest(deps, options));
+  }
+
+  private watch(kind: WatchKind, where: string | Address, size: number, callback: TriggerCallback, cpu: CpuRef | undefined) {
+    return this.talk(async () => this.triggers.watch(kind, where, size, callback, { cpu: await this.cpuState.index(cpu) }));
   }
 
   /** The address of `name` in the kernel ELF (Thumb bit cleared for functions). */

@@ -1,3 +1,4 @@
+import type { Architecture } from '../arch/index.js';
 import { ChannelUnavailableError, InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { GdbClient } from '../gdb/gdb-client.js';
 import { checkAddress, checkCount } from '../integers.js';
@@ -26,10 +27,17 @@ export interface TriggerSources {
   symbol(name: string): number;
   /** A symbol's extent `[start, end)` in the kernel ELF (a function's body). */
   symbolExtent(name: string): [number, number];
+  /** The architecture of a CPU (by index). */
+  architecture(cpu: number): Promise<Architecture>;
+}
+
+/** Which CPU a trigger watches: any (default), or one, by index. */
+export interface CpuOption {
+  cpu?: number | undefined;
 }
 
 /** Where to record execution: a function (by symbol), or a pc range `[from, to)`. */
-export type ExecutionRange = { in: string } | { from: string | number; to: string | number };
+export type ExecutionRange = { in: string } | { from: string | number | bigint; to: string | number | bigint };
 
 /**
  * The framework's time, trigger and register calls: arguments checked, symbols resolved, and
@@ -45,9 +53,16 @@ export class TriggerCalls {
     const { trace } = sources;
     const record = (kind: 'notify' | 'trigger' | 'register', text: string, timeNs: number | undefined) =>
       void trace.record(kind, text, timeNs);
-    const options = { callbackTimeoutMs: sources.callbackTimeoutMs, record };
+    const architecture = (cpu: number) => sources.architecture(cpu);
+    const options = { callbackTimeoutMs: sources.callbackTimeoutMs, record, architecture };
     if (sources.plugin) this.engine = new TriggerEngine(sources.plugin, options);
-    else if (sources.patchedTime) this.engine = new PatchedTimeNotifier(sources.qmp, sources.gdb && gdbRegisters(sources.gdb), options);
+    else if (sources.patchedTime) {
+      this.engine = new PatchedTimeNotifier(
+        sources.qmp,
+        sources.gdb && gdbRegisters(sources.gdb, (cpu) => architecture(cpu ?? 0)),
+        options,
+      );
+    }
     if (this.engine) trace.clock = () => this.engine?.knownTimeNs();
   }
 
@@ -56,8 +71,8 @@ export class TriggerCalls {
     return this.require('now()').now();
   }
 
-  instructions(): Promise<bigint> {
-    return this.require('instructions()').instructions();
+  instructions(cpu?: number): Promise<bigint> {
+    return this.require('instructions()').instructions(cpu);
   }
 
   async notify(timeNs: number, callback: TriggerCallback, relative: boolean): Promise<TriggerHandle> {
@@ -68,14 +83,21 @@ export class TriggerCalls {
     return engine.notify(relative ? (await engine.now()) + timeNs : timeNs, callback);
   }
 
-  async at(where: string | number, callback: TriggerCallback, hit: number): Promise<TriggerHandle> {
+  async at(where: string | number | bigint, callback: TriggerCallback, hit: number, options: CpuOption = {}): Promise<TriggerHandle> {
     const pc = this.location(where);
     checkHit(hit);
     checkCallback(callback);
-    return this.require('at()').atPc(pc, hit, callback);
+    this.needsCpuIndex('at()', options);
+    return this.require('at()').atPc(pc, hit, callback, options.cpu);
   }
 
-  async watch(kind: WatchKind, where: string | number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+  async watch(
+    kind: WatchKind,
+    where: string | number | bigint,
+    size: number,
+    callback: TriggerCallback,
+    options: CpuOption = {},
+  ): Promise<TriggerHandle> {
     const address = this.location(where);
     checkCount(size, 'size');
     checkCallback(callback);
@@ -84,7 +106,8 @@ export class TriggerCalls {
     if (plugin?.hello.watch === 'none') {
       throw new UnsupportedError(feature, `data watchpoints need QEMU internals or plugin API 2 (QEMU 9.0) (${describeQemu(plugin)})`);
     }
-    return this.require(feature).watch(kind, address, size, callback);
+    this.needsCpuIndex(feature, options);
+    return this.require(feature).watch(kind, address, size, callback, options.cpu);
   }
 
   /** Records every instruction executed in `range` from now until the recording is stopped. */
@@ -93,7 +116,8 @@ export class TriggerCalls {
     if (!plugin) {
       throw new ChannelUnavailableError('qemu-fault plugin', 'recordExecution()', 'Use launch() (it loads the plugin).');
     }
-    const [from, to] = 'in' in range ? this.sources.symbolExtent(range.in) : [this.location(range.from), this.location(range.to)];
+    const [from, to] =
+      'in' in range ? this.sources.symbolExtent(range.in) : [Number(this.location(range.from)), Number(this.location(range.to))];
     if (!(to > from)) throw new InvalidArgumentError(`an execution range must not be empty: 0x${from.toString(16)}..0x${to.toString(16)}`);
     return recordExecution(plugin, `rec${++this.recordings}`, from, to);
   }
@@ -101,7 +125,11 @@ export class TriggerCalls {
   /** Registers at a freeze, or through the gdbstub while `paused()`. */
   registers(paused: () => boolean): Registers {
     if (this.engine) return this.engine.registers(paused);
-    if (this.sources.gdb) return whilePaused(gdbRegisters(this.sources.gdb), paused);
+    if (this.sources.gdb)
+      return whilePaused(
+        gdbRegisters(this.sources.gdb, (cpu) => this.sources.architecture(cpu ?? 0)),
+        paused,
+      );
     throw new ChannelUnavailableError('gdbstub', 'registers', 'Start QEMU with -gdb and pass it to connect(), or use launch().');
   }
 
@@ -116,6 +144,17 @@ export class TriggerCalls {
     }
   }
 
+  /** A trigger for one CPU needs to know which CPU runs, which a plugin without QEMU's internals may not. */
+  private needsCpuIndex(feature: string, options: CpuOption): void {
+    const plugin = this.sources.plugin;
+    if (options.cpu !== undefined && plugin?.hello.cpuIndex === 'block') {
+      throw new UnsupportedError(
+        `${feature} with { cpu }`,
+        `with several CPUs on one thread the plugin API tells a callback the CPU that translated the code, not the one running it; the QEMU internals that tell are missing (${describeQemu(plugin)})`,
+      );
+    }
+  }
+
   private require(feature: string): FreezeServer {
     if (!this.engine) {
       throw new ChannelUnavailableError('qemu-fault plugin', feature, 'Use launch() (it loads the plugin and runs QEMU under -icount).');
@@ -123,7 +162,7 @@ export class TriggerCalls {
     return this.engine;
   }
 
-  private location(where: string | number): number {
-    return typeof where === 'string' ? this.sources.symbol(where) : Number(checkAddress(where));
+  private location(where: string | number | bigint): bigint {
+    return typeof where === 'string' ? BigInt(this.sources.symbol(where)) : checkAddress(where);
   }
 }

@@ -39,6 +39,12 @@ export interface PluginHello {
   watch: 'replay' | 'next' | 'none';
   /** Guest memory at freezes. */
   memory: 'rw' | 'r' | 'none';
+  /**
+   * Whether the vCPU index of a freeze (and of per-vCPU counts and filters) is the vCPU that ran:
+   * `block` on a QEMU whose callbacks are told the vCPU that translated the block (API 3 on,
+   * several vCPUs on one thread) and without the internals that say which one runs.
+   */
+  cpuIndex: 'exact' | 'block';
   /** QEMU internals the plugin looked for and did not find. */
   missing: string[];
 }
@@ -186,6 +192,7 @@ function decodeHello(w: string[], line: string): PluginHello {
     pcTriggers: oneOf(kv.get('pc'), ['split', 'hook'], line),
     watch: oneOf(kv.get('watch'), ['replay', 'next', 'none'], line),
     memory: oneOf(kv.get('mem'), ['rw', 'r', 'none'], line),
+    cpuIndex: kv.get('cpu-index') === 'block' ? 'block' : 'exact',
     missing: missing && missing !== '-' ? missing.split(',') : [],
   };
 }

@@ -1,3 +1,4 @@
+import type { Architecture } from '../arch/index.js';
 import { QemuFaultError, TimeoutError } from '../errors.js';
 import { describeValue } from '../integers.js';
 import type { Registers } from './registers.js';
@@ -28,6 +29,8 @@ export interface FreezeServerOptions {
   callbackTimeoutMs?: number;
   /** Records a line in the injection trace. */
   record(kind: 'notify' | 'trigger' | 'register', text: string, timeNs: number | undefined): void;
+  /** The architecture of a CPU (by index), for register names, widths and numbers. */
+  architecture(cpu: number): Promise<Architecture>;
 }
 
 /**
@@ -48,18 +51,23 @@ export abstract class FreezeServer {
 
   /** Whether the guest is held frozen for triggers right now. */
   abstract get frozen(): boolean;
+
+  /** The CPU held frozen, where the freeze source knows it. */
+  get frozenCpu(): number | undefined {
+    return this.frozen ? 0 : undefined;
+  }
   /** Guest time known without asking QEMU (exact at a freeze), if any. */
   abstract knownTimeNs(): number | undefined;
   /** Guest time in ns. */
   abstract now(): Promise<number>;
-  /** Instructions started so far. */
-  abstract instructions(): Promise<bigint>;
+  /** Instructions started so far, by every CPU or by `cpu`. */
+  abstract instructions(cpu?: number): Promise<bigint>;
   /** Runs `callback` at absolute guest time `timeNs`. */
   abstract notify(timeNs: number, callback: TriggerCallback): Promise<TriggerHandle>;
-  /** Runs `callback` before the instruction at `pc` executes for the `hit`-th time. */
-  abstract atPc(pc: number, hit: number, callback: TriggerCallback): Promise<TriggerHandle>;
-  /** Runs `callback` after each access of `kind` to [address, address + size). */
-  abstract watch(kind: WatchKind, address: number, size: number, callback: TriggerCallback): Promise<TriggerHandle>;
+  /** Runs `callback` before the instruction at `pc` executes for the `hit`-th time (on `cpu`, if given). */
+  abstract atPc(pc: bigint, hit: number, callback: TriggerCallback, cpu?: number): Promise<TriggerHandle>;
+  /** Runs `callback` after each access of `kind` to [address, address + size) (by `cpu`, if given). */
+  abstract watch(kind: WatchKind, address: bigint, size: number, callback: TriggerCallback, cpu?: number): Promise<TriggerHandle>;
   /** Register access at a freeze, or while the VM is stopped (`stopped()`). */
   abstract registers(stopped: () => boolean): Registers;
   /** Lets a frozen guest go on. */

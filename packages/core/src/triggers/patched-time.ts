@@ -108,7 +108,14 @@ export class PatchedTimeNotifier extends FreezeServer {
     if (callback) {
       try {
         const pc = this.pausedRegisters ? await this.pausedRegisters.get('pc') : 0;
-        await this.runCallback(id, callback, { kind: 'time', timeNs, instructions: -1n, pc, registers: this.registers(() => true) });
+        await this.runCallback(id, callback, {
+          kind: 'time',
+          timeNs,
+          instructions: -1n,
+          pc: Number(pc),
+          cpu: 0,
+          registers: this.registers(() => true),
+        });
       } catch (err) {
         error = err;
       }

@@ -1,7 +1,8 @@
-import { InvalidArgumentError } from '../errors.js';
+import type { RegisterSpec } from '../arch/index.js';
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { PluginChannel, PluginHit, PluginWatchHit } from '../plugin/plugin-channel.js';
 import { FreezeServer, type FreezeServerOptions, type WatchKind } from './freeze-server.js';
-import { type ArmRegisterName, checkRegisterValue, type Registers, registerNumber, XPSR } from './registers.js';
+import { type Registers, registersOver } from './registers.js';
 import type { AccessInfo, TriggerCallback, TriggerContext, TriggerHandle, TriggerKind } from './types.js';
 
 /** `timeNs` where QEMU's virtual clock cannot be read (a QEMU without its internals). */
@@ -56,6 +57,10 @@ export class TriggerEngine extends FreezeServer {
     return this.frozenAt !== undefined;
   }
 
+  override get frozenCpu(): number | undefined {
+    return this.frozenAt?.hit.cpu;
+  }
+
   /** Guest time known without asking: exact at a freeze, 0 before the guest first ran. */
   knownTimeNs(): number | undefined {
     return this.frozenAt?.timeNs ?? (this.started ? undefined : 0);
@@ -67,9 +72,11 @@ export class TriggerEngine extends FreezeServer {
     return Number(await this.plugin.vtime());
   }
 
-  /** Instructions started so far. */
-  async instructions(): Promise<bigint> {
-    return (await this.plugin.count()).count;
+  /** Instructions started so far, by every CPU or by `cpu`. */
+  async instructions(cpu?: number): Promise<bigint> {
+    const counted = await this.plugin.count();
+    if (cpu === undefined) return counted.count;
+    return counted.perCpu[cpu] ?? 0n;
   }
 
   /** Schedules `callback` at absolute guest time `timeNs`. */
@@ -94,18 +101,18 @@ export class TriggerEngine extends FreezeServer {
   }
 
   /** Freezes before the instruction at `pc` executes for the `hit`-th time (1-based). */
-  async atPc(pc: number, hit: number, callback: TriggerCallback): Promise<TriggerHandle> {
+  async atPc(pc: bigint, hit: number, callback: TriggerCallback, cpu?: number): Promise<TriggerHandle> {
     const id = this.nextId++;
     const token = `pc${id}`;
-    await this.plugin.armPc(token, pc, hit - 1);
+    await this.plugin.armPc(token, pc, hit - 1, cpuFilter(cpu));
     return this.addPluginTrigger({ id, kind: 'pc', callback, token, persistent: false });
   }
 
   /** Freezes right after each guest access of `kind` to [address, address + size), before the next instruction. */
-  async watch(kind: WatchKind, address: number, size: number, callback: TriggerCallback): Promise<TriggerHandle> {
+  async watch(kind: WatchKind, address: bigint, size: number, callback: TriggerCallback, cpu?: number): Promise<TriggerHandle> {
     const id = this.nextId++;
     const token = `w${id}`;
-    await this.plugin.armWatch(token, WATCH_CODES[kind], address, size);
+    await this.plugin.armWatch(token, WATCH_CODES[kind], address, size, 0, cpuFilter(cpu));
     return this.addPluginTrigger({ id, kind: 'watch', callback, token, persistent: true });
   }
 
@@ -140,23 +147,22 @@ export class TriggerEngine extends FreezeServer {
       if (stopped()) return { vmStopped: true };
       throw new InvalidArgumentError('registers can be read only while the guest is paused or frozen in a trigger callback');
     };
-    return {
-      get: async (name: ArmRegisterName) => {
-        const n = registerNumber(name);
-        const regs = await this.plugin.registers(this.cpu(), where());
-        return Number(regs.get(n) ?? 0n);
+    const cpuOf = (cpu: number | undefined) => cpu ?? this.cpu();
+    return registersOver({
+      architecture: (cpu) => this.options.architecture(cpuOf(cpu)),
+      read: async (spec, cpu) => (await this.plugin.registers(cpuOf(cpu), where())).get(spec.gdb) ?? missing(spec),
+      write: async (spec, value, cpu) => {
+        await this.plugin.setRegister(cpuOf(cpu), spec.gdb, value, where());
+        this.options.record('register', `set ${spec.name} = 0x${value.toString(16)} on cpu ${cpuOf(cpu)}`, this.frozenAt?.timeNs);
       },
-      set: async (name: ArmRegisterName, value: number) => {
-        const n = registerNumber(name);
-        checkRegisterValue(name, value);
-        await this.plugin.setRegister(this.cpu(), n, BigInt(value), where());
-        this.options.record('register', `set ${name} = 0x${value.toString(16)}`, this.frozenAt?.timeNs);
+      all: async (cpu) => {
+        const [arch, regs] = await Promise.all([this.options.architecture(cpuOf(cpu)), this.plugin.registers(cpuOf(cpu), where())]);
+        return arch.registers.flatMap((spec): Array<[RegisterSpec, bigint]> => {
+          const raw = regs.get(spec.gdb);
+          return raw === undefined ? [] : [[spec, raw]];
+        });
       },
-      all: async () => {
-        const regs = await this.plugin.registers(this.cpu(), where());
-        return Object.fromEntries([...regs].map(([n, v]) => [n === XPSR ? 'xpsr' : `r${n}`, Number(v)] as const));
-      },
-    };
+    });
   }
 
   /** The vCPU whose registers a callback sees: the one that froze (0 while paused). */
@@ -231,9 +237,19 @@ export class TriggerEngine extends FreezeServer {
       timeNs,
       instructions: hit.count,
       pc: Number(hit.pc),
+      cpu: hit.cpu,
       registers: this.registers(() => false),
       ...(access ? { access } : {}),
     };
     await this.runCallback(id, callback, context, `, instruction ${hit.count}${what}`);
   }
+}
+
+function cpuFilter(cpu: number | undefined): { cpu?: number } {
+  return cpu === undefined ? {} : { cpu };
+}
+
+/** The plugin answered without this register: it does not serve it on this CPU. */
+function missing(spec: RegisterSpec): never {
+  throw new UnsupportedError(`registers.get('${spec.name}')`, 'the plugin does not read this register on this CPU');
 }

@@ -24,7 +24,9 @@ export interface TriggerContext {
   instructions: bigint;
   /** The PC of the next instruction to execute. */
   pc: number;
-  /** The CPU's registers at the freeze. */
+  /** The CPU that froze (its index, as `query-cpus-fast` numbers them). */
+  cpu: number;
+  /** The registers at the freeze: the frozen CPU's, any other's with `{ cpu }`. */
   registers: Registers;
   /** For data triggers: the access. */
   access?: AccessInfo;
