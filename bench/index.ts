@@ -4,7 +4,7 @@
  * its goal and MET/MISSED, then the suite-level figures (system QEMU) and the campaign.
  *
  *   pnpm bench [section ...]   sections: launch roundtrips emulation latency soak fixture
- *                              workers suite profile campaign (default: all)
+ *                              workers suite profile campaign memory (default: all)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { QEMU_DIR_VARIABLE } from '../packages/core/src/launch/qemu-binary.js';
@@ -12,6 +12,7 @@ import { qemusUnderTest } from '../test/support/qemus.js';
 import { benchCampaign } from './campaign.bench.js';
 import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
 import { type Figure, printTable } from './measure.js';
+import { benchMemory } from './memory.bench.js';
 import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
 import { benchExamplesSuite, benchFixture, benchWorkers, profileRun } from './vitest.bench.js';
 
@@ -61,6 +62,10 @@ if (suite.length) printTable('suites (system QEMU)', suite);
 if (wants('campaign')) {
   console.log('');
   await benchCampaign();
+}
+if (wants('memory')) {
+  console.log('');
+  await benchMemory();
 }
 
 /**
