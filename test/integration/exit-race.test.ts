@@ -64,7 +64,7 @@ describe("a callback whose command QEMU's end cuts short", () => {
 });
 
 describe('a campaign worker whose guest exits while cont is in flight', () => {
-  it('records the exit as the outcome, the same as without the race', { timeout: 90_000 }, async () => {
+  it('records the exit as the outcome, the same as without the race', { timeout: 300_000 }, async () => {
     // A starved watchdog resets the board, which ends QEMU under onReset: 'exit' (the firmware's
     // semihosting exits are caught before they end it): the run's end is QEMU's exit.
     const space = faultSpace({
