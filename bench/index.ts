@@ -4,7 +4,7 @@
  * its goal and MET/MISSED, then the suite-level figures (system QEMU) and the campaign.
  *
  *   pnpm bench [section ...]   sections: launch roundtrips emulation latency soak fixture
- *                              workers suite profile campaign moments (default: all)
+ *                              workers suite profile campaign moments memory (default: all)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { QEMU_DIR_VARIABLE } from '../packages/core/src/launch/qemu-binary.js';
@@ -12,6 +12,7 @@ import { qemusUnderTest } from '../test/support/qemus.js';
 import { benchCampaign } from './campaign.bench.js';
 import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
 import { type Figure, printTable } from './measure.js';
+import { benchMemory } from './memory.bench.js';
 import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
 import { benchManyMoments, benchTraceCampaign } from './trace-campaign.bench.js';
 import { benchExamplesSuite, benchFixture, benchWorkers, profileRun } from './vitest.bench.js';
@@ -64,6 +65,10 @@ if (wants('campaign')) {
   await benchTraceCampaign(await benchCampaign());
 }
 if (wants('moments')) await benchManyMoments();
+if (wants('memory')) {
+  console.log('');
+  await benchMemory();
+}
 
 /**
  * QEMU releases whose guest time differs on purpose of QEMU's (documented in the README, tested in
