@@ -57,13 +57,13 @@ describe.each(boardsOnThisQemu())('$board ($arch)', (board) => {
       await expect(runCampaign(definition, { workers: 1, snapshotDir: dir })).rejects.toThrow(UnsupportedError);
       return expectNothingLeft(definition, dir);
     }
-    if (board.board === 'sifive_e') {
-      // QEMU 11 restores it, but sifive_e's 32 kHz mtime comes back a few ns off: the campaign
-      // sees the replay diverge from the golden boot and says so.
-      await expect(runCampaign(definition, { workers: 1, snapshotDir: dir })).rejects.toThrow(SnapshotError);
-      return expectNothingLeft(definition, dir);
-    }
-    const snapshot = await runCampaign(definition, { workers: 1, snapshotDir: dir });
+    const snapshot = await runCampaign(definition, { workers: 1, snapshotDir: dir }).catch((err: unknown) => {
+      // QEMU 11 restores sifive_e's timer, but its 32 kHz mtime sometimes comes back a few ns off:
+      // then the campaign sees the replay diverge from the golden boot and says so.
+      if (board.board === 'sifive_e' && err instanceof SnapshotError && /diverged/.test(err.message)) return undefined;
+      throw err;
+    });
+    if (!snapshot) return expectNothingLeft(definition, dir);
     expect(snapshot.complete).toBe(true);
     expect(snapshot.records).toEqual(fresh.records);
     expect(snapshot.golden).toEqual(fresh.golden);
