@@ -53,7 +53,7 @@ async function medians<K extends string>(variants: Record<K, Run>, rounds: numbe
 }
 
 /** Per test, with Vitest's own per-run and per-test costs (a file of empty tests) taken out. */
-export async function benchFixture(rounds = 5): Promise<Figure[]> {
+export async function benchFixture(rounds = 3): Promise<Figure[]> {
   const m = await medians(
     {
       empty: { filters: ['empty.fault'], workers: 1, warm: true },
@@ -71,7 +71,7 @@ export async function benchFixture(rounds = 5): Promise<Figure[]> {
 }
 
 /** bench/vitest-project's throughput files (80 tests, each running the firmware to its end). */
-export async function benchWorkers(rounds = 3): Promise<Figure[]> {
+export async function benchWorkers(rounds = 2): Promise<Figure[]> {
   const m = await medians(
     {
       one: { filters: ['throughput-'], workers: 1, warm: true },
@@ -83,7 +83,7 @@ export async function benchWorkers(rounds = 3): Promise<Figure[]> {
 }
 
 /** The examples' fault suite end to end (8 files, 15 tests), cold and warm, 1 and 2 workers. */
-export async function benchExamplesSuite(rounds = 3): Promise<Figure[]> {
+export async function benchExamplesSuite(rounds = 2): Promise<Figure[]> {
   const m = await medians(
     {
       cold1: { filters: [], workers: 1, warm: false, examples: true },
