@@ -4,7 +4,7 @@
  * its goal and MET/MISSED, then the suite-level figures (system QEMU) and the campaign.
  *
  *   pnpm bench [section ...]   sections: launch roundtrips emulation latency soak fixture
- *                              workers suite profile campaign (default: all)
+ *                              workers suite profile campaign moments (default: all)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { QEMU_DIR_VARIABLE } from '../packages/core/src/launch/qemu-binary.js';
@@ -13,6 +13,7 @@ import { benchCampaign } from './campaign.bench.js';
 import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
 import { type Figure, printTable } from './measure.js';
 import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
+import { benchManyMoments, benchTraceCampaign } from './trace-campaign.bench.js';
 import { benchExamplesSuite, benchFixture, benchWorkers, profileRun } from './vitest.bench.js';
 
 const asked = process.argv.slice(2);
@@ -68,8 +69,9 @@ if (wants('profile')) {
 if (suite.length) printTable('suites (system QEMU)', suite);
 if (wants('campaign')) {
   console.log('');
-  await benchCampaign();
+  await benchTraceCampaign(await benchCampaign());
 }
+if (wants('moments')) await benchManyMoments();
 
 /** The soak's outcomes compared across versions: one outcome for all, bar documented differences. */
 function acrossVersions(outcomes: ReadonlyMap<string, ReadonlySet<string>>): Figure[] {

@@ -31,7 +31,7 @@ describe('reproducing a fault', () => {
     expect(trace.evidence).toEqual(record.evidence);
     expect(trace.injected).toMatchObject({ before: '0x03', after: '0x0b' });
     expect(trace.serialBefore).toBe('boot: mps2-an385 pin\n');
-    expect(trace.evidence.serial).toMatch(/^pin: denied\ntries_left: 10\n/);
+    expect(trace.evidence.serial).toMatch(/^boot: mps2-an385 pin\npin: denied\ntries_left: 10\n/);
     expect(trace.moment.pc).toBe((await pinElf('pin')).symbol('verify_pin').address);
   });
 

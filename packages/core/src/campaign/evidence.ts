@@ -28,18 +28,21 @@ const noop = () => undefined;
  * (any channel: `roundTrip` says whether one came already), then one turn of the event loop
  * (a reply's continuation may run before other sockets' data of the same poll is read).
  */
-async function settleSerial(qemu: LaunchedQemu, roundTrip: boolean): Promise<void> {
+export async function settleSerial(qemu: LaunchedQemu, roundTrip: boolean): Promise<void> {
   if (!roundTrip) await qemu.qmp.execute('query-status');
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The serial output of one run, from a mark on. */
+/** The serial output of one run: what came before its start state (`prefix`), then what it writes from a mark on. */
 export class SerialEvidence {
   private readonly chunks: string[] = [];
   private from = 0;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly qemu: LaunchedQemu) {
+  constructor(
+    private readonly qemu: LaunchedQemu,
+    private readonly prefix = '',
+  ) {
     this.unsubscribe = qemu.serial.onData((text) => this.chunks.push(text));
   }
 
@@ -50,7 +53,7 @@ export class SerialEvidence {
   }
 
   text(): string {
-    return this.chunks.slice(this.from).join('');
+    return this.prefix + this.chunks.slice(this.from).join('');
   }
 
   dispose(): void {

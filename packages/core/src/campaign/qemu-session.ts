@@ -13,10 +13,11 @@ import { within } from '../wait.js';
 import type { Fault, ResolvedMoment } from './enumerate.js';
 import { type ObservedRegion, type RunEnding, readEvidence, SerialEvidence } from './evidence.js';
 import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-traps.js';
-import { type InjectionHost, inject } from './inject.js';
+import { type InjectionEffect, type InjectionHost, inject } from './inject.js';
 import { armMoment, exactAt, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
 import { armSecond } from './pairs.js';
+import { armPowerLoss } from './power-loss.js';
 import { loadSnapshot, saveSnapshot, snapshotDriveArgs } from './snapshots.js';
 
 /** A parameter written before the first instruction (e.g. `run_ticks`). */
@@ -44,10 +45,14 @@ export interface SessionConfig {
 export interface RunRequest {
   moment: ResolvedMoment;
   /** For PC and access moments: which hit, counted from the state the run starts in. */
-  hit?: number;
-  /** Absolute guest time at which the run is cut. */
-  endNs: number;
+  hit?: number | undefined;
+  /** Absolute guest time at which the run is cut; undefined: `budgetNs` after the moment's freeze (exact at time moments). */
+  endNs: number | undefined;
+  /** With no `endNs`: guest time the run gets after its moment. */
+  budgetNs?: number | undefined;
   fault?: Fault;
+  /** Serial output from boot to the start state (a snapshot's). */
+  serialPrefix?: string;
   /** Told just before and after the injection, at the moment's freeze (reproduction's trace, its stop for a debugger). */
   probe?: InjectionProbe | undefined;
 }
@@ -69,6 +74,12 @@ export interface RunReport {
   momentReportedNs?: number;
   /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
   momentExact: boolean;
+  /** The pc at the moment: the instruction about to run, or at an access moment the one that made the access. */
+  momentPc?: number;
+  /** The pc the run ended at, where it was held (a trap, the end of the budget). */
+  endPc?: number;
+  /** What the fault changed there. */
+  effect?: InjectionEffect;
   /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
   secondInjected?: boolean;
 }
@@ -76,8 +87,6 @@ export interface RunReport {
 /** What the triggers of a run window can use. */
 export interface WindowHost extends InjectionHost {
   qemu: LaunchedQemu;
-  /** Serial evidence starts here (output so far is read first; `roundTrip`: QEMU answered something since the freeze). */
-  markSerial(roundTrip: boolean): Promise<void>;
   /** Ends the run at this freeze (call from a trigger callback): the guest is held there while the evidence is read. */
   hold(ctx: TriggerContext, timeNs?: number): void;
   /** Ends the run here with `failure`, thrown once the guest is stopped (a callback must not throw: it would fail the run elsewhere). */
@@ -86,6 +95,8 @@ export interface WindowHost extends InjectionHost {
 
 /** Where a run was ended from a callback: the first hold of a run counts. */
 interface Hold {
+  /** Where the guest was held (the next instruction to run). */
+  pc?: number;
   trap?: TrapHit;
   timeNs?: number | undefined;
   failure?: unknown;
@@ -126,11 +137,6 @@ export class QemuSession {
   /** Whether QEMU still runs. */
   get alive(): boolean {
     return this.qemu.process.exitInfo === undefined;
-  }
-
-  /** Guest time of the last semihosting exit seen, as reported (approximate: a PC freeze). */
-  get exitSeenAtNs(): number | undefined {
-    return this.traps.exitSeenAtNs;
   }
 
   /** Prepares a fresh boot: parameter writes, then the user's `prepare`. */
@@ -186,21 +192,29 @@ export class QemuSession {
    */
   async execute(req: RunRequest, options: { thenClose?: boolean } = {}): Promise<RunReport> {
     const report: RunReport = { evidence: { end: 'budget' }, reached: false, momentExact: false };
+    // A moment on a trap's instruction (the exit call) comes first: the trap is taken after the fault, if the pc is still there.
+    const trap = req.moment.kind === 'pc' ? this.traps.at(req.moment.pc) : undefined;
+    const ended: { pc?: number } = {};
     report.evidence = await this.window({
       endNs: req.endNs,
       thenClose: options.thenClose,
+      serialPrefix: req.serialPrefix,
+      except: trap?.pc,
+      ended,
       arm: async (host) => [
+        ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
+          // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
+          if (!host.active()) return;
           report.reached = true;
+          report.momentPc = ctx.access?.pc ?? ctx.pc;
           report.momentExact = await exactAt(ctx);
           report.momentReportedNs = ctx.timeNs;
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
-          // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
-          if (!host.active()) return;
           if (req.fault) {
             try {
               await req.probe?.before(ctx, host);
-              await inject(host, req.fault, ctx);
+              report.effect = await inject(host, req.fault, ctx);
               await req.probe?.after(ctx, host);
               if (req.fault.second) {
                 report.secondInjected = false;
@@ -212,13 +226,15 @@ export class QemuSession {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }
           }
-          // Serial evidence covers the output from the moment on, whichever state the run started
-          // from (the guest is frozen: the injection wrote nothing to it).
-          await host.markSerial(req.fault !== undefined);
+          if (req.endNs === undefined && req.budgetNs !== undefined) {
+            host.keep(await this.qemu.notify(ctx.timeNs + req.budgetNs, (end) => host.hold(end, end.timeNs)));
+          }
+          if (trap && report.effect?.kind !== 'skip') await this.traps.reach(trap, ctx);
         }),
       ],
     });
     if (req.fault && report.momentNs !== undefined) report.evidence.injectedAtNs = report.momentNs;
+    if (ended.pc !== undefined) report.endPc = ended.pc;
     return report;
   }
 
@@ -228,37 +244,57 @@ export class QemuSession {
    * running on, to be closed).
    */
   async window(options: {
-    endNs: number;
+    /** Undefined: a trigger `arm` sets ends the run (or the guest's end, or the wall-clock limit). */
+    endNs: number | undefined;
     arm(host: WindowHost): Promise<TriggerHandle[]>;
     thenClose?: boolean | undefined;
+    /** Serial output before the start state (see {@link RunRequest.serialPrefix}). */
+    serialPrefix?: string | undefined;
+    /** No trap at this pc (the run's moment takes it). */
+    except?: number | undefined;
+    /** Filled in with the pc the run ended at, where it was held (a trap, the end of the budget). */
+    ended?: { pc?: number };
   }): Promise<Evidence> {
     const q = this.qemu;
-    await this.traps.arm();
+    await this.traps.arm(options.except);
     let held: Hold | undefined;
     let over = false;
+    let cuts = 0;
     const hold = (ctx: TriggerContext, how: Hold) => {
       if (held || over) return;
-      held = how;
+      held = { ...how, pc: ctx.pc };
       ctx.hold();
     };
     this.traps.onHit = (ctx, trap) => hold(ctx, { trap });
-    const serial = this.config.serial ? new SerialEvidence(q) : undefined;
+    const serial = this.config.serial ? new SerialEvidence(q, options.serialPrefix) : undefined;
+    // What a previous run wrote before its stop has come by now (QEMU has answered since): not this run's.
+    await serial?.mark(true);
     const keep: TriggerHandle[] = [];
     const host: WindowHost = {
       qemu: q,
       active: () => !held && !over,
       keep: (h) => void keep.push(h),
       seen: this.seen,
-      markSerial: async (roundTrip) => serial?.mark(roundTrip),
       hold: (ctx, timeNs) => hold(ctx, { timeNs }),
       fail: (ctx, failure) => hold(ctx, { failure }),
+      powerCut: (ctx) => {
+        cuts++;
+        ctx.hold();
+      },
     };
     try {
       keep.push(...(await options.arm(host)));
       // Every early end is a callback that holds the guest frozen where it happened (the end of the
       // budget too), so evidence is read at that point and no poll adds latency.
-      keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
-      const ending = await this.runToEnd(() => held);
+      if (options.endNs !== undefined) keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
+      // A power cut is taken once; a trap or the budget at the same freeze ends the run instead.
+      const takeCut = () => {
+        if (held || !cuts) return false;
+        cuts--;
+        return true;
+      };
+      const ending = await this.runToEnd(() => held, takeCut);
+      if (options.ended && held?.pc !== undefined) options.ended.pc = held.pc;
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);
     } finally {
@@ -273,12 +309,20 @@ export class QemuSession {
     }
   }
 
-  /** Runs the guest on the framework's run loop and says how the run ended. */
-  private async runToEnd(holdOf: () => Hold | undefined): Promise<RunEnding> {
+  /**
+   * Runs the guest on the framework's run loop and says how the run ended. A power cut (`cut()`
+   * says one is pending) holds the guest too: it is stopped there, reset, and run on.
+   */
+  private async runToEnd(holdOf: () => Hold | undefined, cut: () => boolean): Promise<RunEnding> {
     const q = this.qemu;
     let result: RunResult;
     try {
       result = await q.run({ timeoutMs: this.config.runTimeoutMs });
+      while (result.reason === 'held' && cut()) {
+        await q.stopHeld();
+        await q.qmp.execute('system_reset');
+        result = await q.run({ timeoutMs: this.config.runTimeoutMs });
+      }
     } catch (err) {
       // A callback cut short by QEMU's death (a fault that kills it) is the end of the run, not a failure.
       if (!(await within(q.process.exited, 1000))) throw err;

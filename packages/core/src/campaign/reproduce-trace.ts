@@ -43,7 +43,10 @@ export function formatFaultTrace(trace: FaultTrace, gdb?: GdbHandover): string {
     );
     return lines.join('\n');
   }
-  lines.push('serial after the moment:', quoted(evidence.serial ?? ''), `end:      ${end}`);
+  // The evidence has the whole output, from boot: what came before the moment is shown above.
+  const serial = evidence.serial ?? '';
+  const after = serial.startsWith(trace.serialBefore) ? serial.slice(trace.serialBefore.length) : serial;
+  lines.push('serial after the moment:', quoted(after), `end:      ${end}`);
   if (evidence.memory) {
     for (const [name, bytes] of Object.entries(evidence.memory)) lines.push(`memory:   ${name} = ${formatMemory(bytes)}`);
   }

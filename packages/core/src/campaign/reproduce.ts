@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { UnknownFaultError } from '../errors.js';
 import type { RegisterValue } from '../gdb/register-value.js';
 import { shellQuote } from '../shell-quote.js';
-import type { RegisterName } from '../triggers/registers.js';
 import type { TriggerContext } from '../triggers/types.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
 import type { Fault } from './enumerate.js';
+import { goldenPass } from './golden-pass.js';
 import type { Evidence, Verdict } from './outcome.js';
+import { type MomentPlan, planMoments } from './plans.js';
 import { type InjectionProbe, QemuSession, type SessionConfig, type WindowHost } from './qemu-session.js';
-import { discover, type MomentPlan, planMoments } from './recorder.js';
 import { classify } from './runner.js';
 
 /** How to reproduce a fault. */
@@ -35,7 +35,7 @@ export interface FaultTrace {
   injected: { what: string; before: string; after: string };
   /** Serial output from boot to the moment. */
   serialBefore: string;
-  /** The run from the moment on (its `serial` is the output after the moment). */
+  /** The fault run's evidence, as its record has it (`serial`: the whole output, from boot). */
   evidence: Evidence;
   /** The verdict against the golden run; absent when stopped for a debugger. */
   verdict?: Verdict;
@@ -76,9 +76,10 @@ export function findFault(campaign: ResolvedCampaign, idOrIndex: string): Fault 
 async function touched(host: WindowHost, fault: Fault, ctx: TriggerContext): Promise<{ what: string; value: string }> {
   const { target, action } = fault;
   if (action.kind === 'skip') return { what: 'pc', value: hex(await ctx.registers.get('pc')) };
-  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register as RegisterName)) };
+  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register)) };
   if (target.kind !== 'memory') return { what: target.label, value: '?' };
-  const [offset, length] = action.kind === 'overwrite' ? [action.offset, action.size] : [action.bit >> 3, 1];
+  const [offset, length] =
+    action.kind === 'overwrite' ? [action.offset, action.size] : action.kind === 'power-loss' ? [0, target.length] : [action.bit >> 3, 1];
   const address = target.address + offset;
   const bytes = await host.qemu.readBytes(address, length, PHYSICAL);
   return { what: `${target.label}+${offset} (${hex(address)}, ${length} bytes)`, value: `0x${bytes.toString('hex')}` };
@@ -88,29 +89,26 @@ async function touched(host: WindowHost, fault: Fault, ctx: TriggerContext): Pro
 async function freshRun(
   config: SessionConfig,
   plan: MomentPlan,
-  options: { fault?: Fault; probe?: InjectionProbe; keep?: boolean } = {},
-): Promise<{ evidence: Evidence; serial: string; session: QemuSession }> {
+  options: { fault?: Fault; probe?: InjectionProbe; keep?: boolean; budgetNs?: number | undefined } = {},
+): Promise<{ evidence: Evidence; session: QemuSession }> {
   const session = await QemuSession.start(config);
-  const chunks: string[] = [];
-  const unsubscribe = session.qemu.serial.onData((text) => chunks.push(text));
   let kept = false;
   try {
     await session.boot();
-    const report = await session.execute(
-      { moment: plan.moment, endNs: plan.endNs, ...(options.fault ? { fault: options.fault } : {}), probe: options.probe },
-      { thenClose: !options.keep },
-    );
+    const moment = options.fault?.moment ?? plan.moments[0]!;
+    const request = { moment, endNs: plan.endNs, budgetNs: options.budgetNs, probe: options.probe };
+    const report = await session.execute({ ...request, ...(options.fault ? { fault: options.fault } : {}) }, { thenClose: !options.keep });
     kept = options.keep === true;
-    return { evidence: report.evidence, serial: chunks.join(''), session };
+    return { evidence: report.evidence, session };
   } finally {
-    unsubscribe();
     if (!kept) await session.close();
   }
 }
 
 /**
- * Replays fault `idOrIndex` (its id, or `#index`) of `definition` from a fresh boot: a golden boot
- * to time the moment, the golden run to classify against, then the fault run, traced. With
+ * Replays fault `idOrIndex` (its id, or `#index`) of `definition` from a fresh boot: the golden pass
+ * (the golden run to classify against; with a budget, a golden run to the same end), then the fault
+ * run, traced. With
  * `options.gdb` the fault run stops right after the injection, and a {@link GdbHandover} comes
  * back with it; the caller closes it.
  */
@@ -121,10 +119,25 @@ export async function reproduceFault(
 ): Promise<{ trace: FaultTrace; gdb?: GdbHandover }> {
   const campaign = await resolveCampaign(definition, { baseDir: options.baseDir });
   const fault = findFault(campaign, idOrIndex);
-  const [plan] = planMoments(campaign, [fault.moment], await discover(campaign, [fault.moment]));
-  const golden = options.gdb ? undefined : await freshRun(campaign.session, plan!);
+  const pass =
+    campaign.golden ??
+    (await goldenPass(campaign, {
+      targets: [fault.target],
+      moments: [fault.moment],
+      traces: [],
+      lookup: (name) => campaign.elf.symbol(name),
+    }));
+  const [plan] = planMoments(campaign, [fault.moment], pass);
+  const budgetNs = campaign.definition.budgetNs;
+  // Without a budget every run is compared with the golden pass; with one, with a golden run to the same end.
+  const golden = options.gdb
+    ? undefined
+    : budgetNs === undefined
+      ? { evidence: pass.evidence }
+      : await freshRun(campaign.session, plan!, { budgetNs });
 
   let moment: FaultTrace['moment'] = { pc: 0, timeNs: 0, exactTime: false };
+  let serialBefore = '';
   let before = { what: '', value: '' };
   let after = before;
   let stoppedPc: RegisterValue = 0;
@@ -132,22 +145,23 @@ export async function reproduceFault(
     async before(ctx, host) {
       moment = { pc: ctx.pc, timeNs: ctx.timeNs, exactTime: ctx.kind === 'time' };
       before = await touched(host, fault, ctx);
+      // QEMU answered since the freeze: what the guest wrote before it has come.
+      serialBefore = host.qemu.serial.text;
     },
     async after(ctx, host) {
       after = await touched(host, fault, ctx);
       if (!options.gdb) return;
       // A register write restarts the block at the pc, so the stop that follows lands there,
       // before anything after the injection has run (an unchanged value changes nothing else).
-      stoppedPc = await ctx.registers.get('pc');
-      await ctx.registers.set('pc', stoppedPc);
+      const pc = await ctx.registers.get('pc');
+      stoppedPc = Number(pc);
+      await ctx.registers.set('pc', pc);
       host.hold(ctx);
     },
   };
   // Stopped for a debugger, the firmware's exit must end QEMU as it would without us: no traps.
   const config = options.gdb ? { ...campaign.session, traps: [] } : campaign.session;
-  const run = await freshRun(config, plan!, { fault, probe, keep: options.gdb === true });
-  const serialAfter = run.evidence.serial ?? '';
-  const serialBefore = run.serial.endsWith(serialAfter) ? run.serial.slice(0, run.serial.length - serialAfter.length) : run.serial;
+  const run = await freshRun(config, plan!, { fault, probe, keep: options.gdb === true, budgetNs });
   const trace: FaultTrace = {
     campaign: definition.name,
     fault,
@@ -157,13 +171,7 @@ export async function reproduceFault(
     evidence: run.evidence,
   };
   if (!options.gdb) {
-    const record = {
-      type: 'golden' as const,
-      moment: fault.moment.key,
-      momentNs: plan!.momentNs,
-      endNs: plan!.endNs,
-      evidence: golden!.evidence,
-    };
+    const record = { type: 'golden' as const, moment: plan!.key, momentNs: 0, endNs: plan!.endNs ?? 0, evidence: golden!.evidence };
     return { trace: { ...trace, verdict: classify(campaign, run.evidence, record, fault) } };
   }
   const qemu = run.session.qemu;

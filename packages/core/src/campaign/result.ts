@@ -8,6 +8,9 @@ import { REPORT_FORMAT } from './baseline.js';
 import { CampaignComparison, type ComparedRecords } from './compare.js';
 import { OUTCOMES, type Outcome } from './outcome.js';
 import type { FaultRecord, GoldenRecord } from './results-file.js';
+import { DEFAULT_CONFIDENCE, type SamplingInfo } from './sample.js';
+import { type SourceLines, sourceLines } from './source-lines.js';
+import { formatPercent, type OutcomeRate, outcomeRates } from './stats.js';
 
 /** Selects records: strings match exactly, RegExps anywhere. */
 export interface RecordFilter {
@@ -40,10 +43,24 @@ function describeFilter(filter: RecordFilter): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
+/** A sample's size and every outcome's rate with its interval, on one line. */
+function describeSample(sampling: SamplingInfo, rates: readonly OutcomeRate[]): string {
+  const stopped =
+    sampling.stoppedAt !== undefined
+      ? `, stopped at ${sampling.stoppedAt} (${sampling.stopWhen!.outcome} within ±${formatPercent(sampling.stopWhen!.margin)})`
+      : '';
+  const each = rates.map((r) => `${r.outcome} ${formatPercent(r.rate)} [${formatPercent(r.low)}, ${formatPercent(r.high)}]`).join(', ');
+  return `sample of ${sampling.size} of ${sampling.population} faults (seed ${sampling.seed}${stopped}); rates at ${formatPercent(sampling.confidence)} confidence (Wilson): ${each}`;
+}
+
 /** The outcome of a campaign (or of the shards merged so far). */
 export class CampaignResult {
   /** Fault records sorted by index. */
   readonly records: readonly FaultRecord[];
+  /** The sample this result is of (a campaign with `sample`), for {@link rates}. */
+  sampling: SamplingInfo | undefined;
+  /** The firmware the campaign ran (`runCampaign` sets it), for {@link sourceLines}. */
+  kernel: { path: string; machine: string } | undefined;
   /** The config file the campaign was run from, for {@link reproduceCommand} (`runCampaign`'s `configFile`). */
   configFile: string | undefined;
 
@@ -61,9 +78,23 @@ export class CampaignResult {
     this.records = [...records].sort((a, b) => a.index - b.index);
   }
 
-  /** Whether every fault this result covers (the campaign, or the shard run) has a record. */
+  /** Whether every fault this result covers (the campaign, or the shard run) has a record, or its `stopWhen` was met. */
   get complete(): boolean {
-    return this.records.length >= this.expected;
+    return this.records.length >= this.expected || this.sampling?.stoppedAt !== undefined;
+  }
+
+  /**
+   * Each outcome's rate with its Wilson interval at the sample's confidence (default 0.95). Over
+   * the whole result of a sample the interval is corrected for the finite space (a sample of all
+   * of it is exact); a filter's share of the space is unknown, so filtered intervals are not.
+   */
+  rates(filter?: RecordFilter): OutcomeRate[] {
+    const population = filter === undefined ? (this.sampling?.population ?? this.records.length) : undefined;
+    return outcomeRates(
+      this.select(filter).map((r) => r.outcome),
+      this.sampling?.confidence ?? DEFAULT_CONFIDENCE,
+      population,
+    );
   }
 
   /**
@@ -72,6 +103,21 @@ export class CampaignResult {
    */
   reproduceCommand(id: string): string {
     return `qemu-fault campaign ${shellQuote(this.configFile ?? '<config>')} --reproduce ${shellQuote(id)}`;
+  }
+
+  /**
+   * Function and `file:line` of every pc the records carry (the moment's, the end's), from the
+   * kernel's DWARF line table through the toolchain's `addr2line`; `missing` says why there are
+   * none (no kernel known, no `addr2line` for its architecture).
+   */
+  async sourceLines(): Promise<SourceLines> {
+    if (!this.kernel)
+      return {
+        missing: 'the result does not name its kernel (a merged result: set result.kernel to { path, machine })',
+        locations: new Map(),
+      };
+    const pcs = this.records.flatMap((r) => [r.pc, r.endPc].filter((pc): pc is number => pc !== undefined));
+    return sourceLines(this.kernel, pcs);
   }
 
   /** Records passing `filter`. */
@@ -106,6 +152,7 @@ export class CampaignResult {
       ...targets.map((t) => row(t, this.counts({ ...options.filter, target: t }), records.filter((r) => r.target === t).length)),
     ];
     if (targets.length > 1) lines.push(row('all', this.counts(options.filter), records.length));
+    if (this.sampling && !options.filter) lines.push(describeSample(this.sampling, this.rates()));
     const worst = this.worst(options.worst ?? 5, options.filter).filter((r) => r.outcome !== 'masked' && r.outcome !== 'detected');
     if (worst.length) {
       lines.push('worst faults:');
@@ -158,6 +205,7 @@ export class CampaignResult {
       expected: this.expected,
       complete: this.complete,
       counts: this.counts(),
+      ...(this.sampling ? { sampling: this.sampling, rates: this.rates() } : {}),
       golden: this.golden,
       records: this.records,
     };

@@ -8,6 +8,7 @@ import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promis
 import { dirname } from 'node:path';
 import { ResultsFileError } from '../errors.js';
 import type { FaultAction, ResolvedMoment, ResolvedTarget, Shard } from './enumerate.js';
+import type { InjectionEffect } from './inject.js';
 import type { Evidence, Outcome } from './outcome.js';
 import type { SecondFault } from './pairs.js';
 
@@ -50,8 +51,18 @@ export interface FaultRecord {
   outcome: Outcome;
   /** Why the classifier said so. */
   reason: string;
+  /** The pc at the moment (at an access moment: of the instruction that made the access). */
+  pc?: number;
+  /** The pc the run ended at, where it was held (a trap reached, the end of the budget). */
+  endPc?: number;
   /** Guest time when the run ended (absent when no exact time exists). */
   timeNs?: number;
+  /**
+   * The proof of injection: whether the moment came in this run (else the outcome is
+   * `not-injected`), the pc there, and what the fault changed (old and new value, or the skipped
+   * instructions). The moment itself (`fault.moment`) carries its pc, hit and instruction bytes.
+   */
+  injection?: { reached: boolean; pc?: number; effect?: InjectionEffect };
   evidence: Evidence;
 }
 
