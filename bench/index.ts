@@ -26,6 +26,14 @@ console.log(
     .join(' ')} (a shared machine: every figure depends on it)`,
 );
 
+/**
+ * QEMU releases whose guest time differs on purpose of QEMU's (documented in the README, tested in
+ * test/integration/time.test.ts): their soak outcome is compared only among themselves.
+ */
+const DOCUMENTED_APART: Record<string, string> = {
+  '7.2': "7.2's mps2 SysTick ticks every 2 ms, not 1 ms (README, Time and triggers)",
+};
+
 /** One soak outcome per version: the same scenario must give the same answer on every QEMU. */
 const soakOutcomes = new Map<string, ReadonlySet<string>>();
 
@@ -34,7 +42,7 @@ for (const qemu of qemusUnderTest()) {
   if (qemu.dir) process.env[QEMU_DIR_VARIABLE] = qemu.dir;
   else delete process.env[QEMU_DIR_VARIABLE];
   const figures: Figure[] = [];
-  if (wants('launch')) figures.push(await benchLaunchCycle());
+  if (wants('launch')) figures.push(...(await benchLaunchCycle()));
   if (wants('roundtrips')) figures.push(...(await benchRoundTrips()));
   if (wants('emulation')) figures.push(...(await benchEmulationSpeed()));
   if (wants('latency')) figures.push(await benchTriggerLatency());
@@ -69,14 +77,6 @@ if (wants('memory')) {
   console.log('');
   await benchMemory();
 }
-
-/**
- * QEMU releases whose guest time differs on purpose of QEMU's (documented in the README, tested in
- * test/integration/time.test.ts): their soak outcome is compared only among themselves.
- */
-const DOCUMENTED_APART: Record<string, string> = {
-  '7.2': "7.2's mps2 SysTick ticks every 2 ms, not 1 ms (README, Time and triggers)",
-};
 
 /** The soak's outcomes compared across versions: one outcome for all, bar documented differences. */
 function acrossVersions(outcomes: ReadonlyMap<string, ReadonlySet<string>>): Figure[] {
