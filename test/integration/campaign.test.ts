@@ -24,7 +24,8 @@ import { exampleCampaign, expectNothingLeft } from '../support/campaigns.js';
 import { scratchDir } from '../support/scratch.js';
 
 describe('snapshot runs', () => {
-  it('equal fresh-boot runs, fault for fault, and give the same table every time', { timeout: 90_000 }, async () => {
+  // Three campaigns of 33 runs: minutes on a loaded 2-core machine (pnpm test:stress), well under one idle.
+  it('equal fresh-boot runs, fault for fault, and give the same table every time', { timeout: 300_000 }, async () => {
     const definition = exampleCampaign({
       space: faultSpace(
         {
