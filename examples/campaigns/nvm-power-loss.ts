@@ -3,12 +3,9 @@
 // then saves its records and exits 0) or finds the record corrupt (`nvm: corrupt`, exit 11).
 // Without a journal (`nvm`) most write points corrupt it; with the two-slot journal
 // (`nvm_journal`) none does — whole writes or torn ones.
-import { type CampaignDefinition, defineCampaign, faultSpace, onAccess, powerLoss, symbol } from '@qemu-fault/core/campaign';
+import { accessed, type CampaignDefinition, defineCampaign, faultSpace, powerLoss, symbol } from '@qemu-fault/core/campaign';
 
 export type NvmApp = 'nvm' | 'nvm_journal';
-
-/** Writes to `nvm` in a golden run (see examples/firmware/README.md). */
-export const NVM_WRITES: Record<NvmApp, number> = { nvm: 14, nvm_journal: 18 };
 
 /** The campaign on `app`: a cut right after each write (and, with `tear`, one torn after `tear` bytes). */
 export function nvmPowerLossCampaign(app: NvmApp, options: { tear?: number } = {}): CampaignDefinition {
@@ -19,7 +16,7 @@ export function nvmPowerLossCampaign(app: NvmApp, options: { tear?: number } = {
     space: faultSpace({
       targets: [symbol('nvm')],
       models: [powerLoss({ preserve: ['nvm'], ...options })],
-      moments: Array.from({ length: NVM_WRITES[app] }, (_, k) => onAccess('nvm', { access: 'write', hit: k + 1 })),
+      moments: [accessed({ in: 'nvm' }, { access: 'write' })], // every write of the golden run
     }),
     observe: { memory: ['nvm'], serial: true },
     // The next boot finding its storage corrupt is what this campaign looks for.

@@ -8,8 +8,8 @@
 //
 // The pc offsets are those of this build (examples/firmware/build/mps2-an385/pin_dup.lst).
 import { readElf } from '@qemu-fault/core';
-import { atPc, faultSpace, instruction, pairs, skip } from '@qemu-fault/core/campaign';
-import { executedMoments, pinKernel, pinSkipCampaign } from './pin-skips.js';
+import { atPc, executed, faultSpace, instruction, pairs, skip } from '@qemu-fault/core/campaign';
+import { pinKernel, pinSkipCampaign } from './pin-skips.js';
 
 const verifyPin = (await readElf(pinKernel('pin_dup'))).symbol('verify_pin').address;
 const LOOP1 = { movne: 0x44, backBranch: 0x48 };
@@ -22,7 +22,7 @@ export default pinSkipCampaign(
   'pin_dup',
   'pin-dup-pairs',
   faultSpace(
-    { ...skips, moments: await executedMoments('pin_dup', 'verify_pin') },
+    { ...skips, moments: [executed({ in: 'verify_pin' })] },
     pairs(
       { ...skips, moments: [...iterations(LOOP1.movne), ...iterations(LOOP1.backBranch)] },
       { ...skips, moments: [...iterations(LOOP2.movne), ...iterations(LOOP2.backBranch), atPc(verifyPin + LOOP2.statusCompare)] },

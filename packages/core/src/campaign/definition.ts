@@ -16,6 +16,7 @@ import {
   enumerateFaults,
   type Fault,
   formatNs,
+  goldenParts,
   type ResolvedMoment,
   resolveMoment,
   resolveTarget,
@@ -238,7 +239,7 @@ function traceGoldenRun(
     for (const part of parts) checkPart(part);
     return {
       targets: parts.flatMap((p) => p.targets.map((t) => resolveTarget(t, lookup))),
-      moments: parts.flatMap((p) => p.moments.flatMap((m) => (isTraceMoment(m) ? [] : [resolveMoment(m, lookup)]))),
+      moments: goldenParts(def.space).flatMap((p) => p.moments.flatMap((m) => (isTraceMoment(m) ? [] : [resolveMoment(m, lookup)]))),
     };
   });
   onSession?.(session);

@@ -188,6 +188,14 @@ export function spaceParts(space: FaultSpaceSpec): FaultSpacePart[] {
   return (Array.isArray(space) ? space : [space]).flatMap((p) => (isPairSpec(p) ? [p.first, p.second] : [p]));
 }
 
+/**
+ * The parts whose moments the golden run must reach: all but the second parts of pairs, whose
+ * moments are armed only in the faulted run (after the first fault).
+ */
+export function goldenParts(space: FaultSpaceSpec): FaultSpacePart[] {
+  return (Array.isArray(space) ? space : [space]).flatMap((p) => (isPairSpec(p) ? [p.first] : [p]));
+}
+
 /** The trace moments of a space (see `executed()`, `accessed()`), in order of appearance. */
 export function traceMoments(space: FaultSpaceSpec): TraceMomentSpec[] {
   return spaceParts(space).flatMap((p) => (Array.isArray(p?.moments) ? p.moments.filter(isTraceMoment) : []));
