@@ -66,8 +66,10 @@ describe('snapshot runs', () => {
     );
     const session = await QemuSession.start(campaign.session, image);
     try {
-      const stop = await session.stopNear(3_000_000);
-      expect(stop!.stoppedNs).toBeGreaterThanOrEqual(3_000_000);
+      await session.qemu.notify(3_000_000, (ctx) => ctx.hold());
+      expect(await session.qemu.run()).toMatchObject({ reason: 'held' });
+      await session.qemu.stopHeld();
+      expect(await session.qemu.now()).toBeGreaterThanOrEqual(3_000_000);
       await session.save('s');
       await session.load('s');
       const snapshotNs = await session.qemu.now();
