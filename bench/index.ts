@@ -35,7 +35,7 @@ for (const qemu of qemusUnderTest()) {
   const figures: Figure[] = [];
   if (wants('launch')) figures.push(await benchLaunchCycle());
   if (wants('roundtrips')) figures.push(...(await benchRoundTrips()));
-  if (wants('emulation')) figures.push(await benchEmulationSpeed());
+  if (wants('emulation')) figures.push(...(await benchEmulationSpeed()));
   if (wants('latency')) figures.push(await benchTriggerLatency());
   if (wants('soak')) {
     const soak = await benchDeterminismSoak();
@@ -48,16 +48,7 @@ for (const qemu of qemusUnderTest()) {
 delete process.env[QEMU_DIR_VARIABLE];
 
 const suite: Figure[] = [];
-if (soakOutcomes.size > 1) {
-  const all = new Set([...soakOutcomes.values()].flatMap((outcomes) => [...outcomes]));
-  suite.push({
-    title: 'determinism soak: distinct outcomes, all QEMUs',
-    detail: `${[...soakOutcomes.keys()].join(', ')}`,
-    value: all.size,
-    shown: String(all.size),
-    goal: { op: '≤', limit: 1 },
-  });
-}
+if (soakOutcomes.size > 1) suite.push(...acrossVersions(soakOutcomes));
 if (wants('workers')) suite.push(...(await benchWorkers()));
 if (wants('suite')) suite.push(...(await benchExamplesSuite()));
 if (wants('profile')) {
@@ -73,3 +64,33 @@ if (wants('campaign')) {
   await benchTraceCampaign(await benchCampaign());
 }
 if (wants('moments')) await benchManyMoments();
+
+/**
+ * QEMU releases whose guest time differs on purpose of QEMU's (documented in the README, tested in
+ * test/integration/time.test.ts): their soak outcome is compared only among themselves.
+ */
+const DOCUMENTED_APART: Record<string, string> = {
+  '7.2': "7.2's mps2 SysTick ticks every 2 ms, not 1 ms (README, Time and triggers)",
+};
+
+/** The soak's outcomes compared across versions: one outcome for all, bar documented differences. */
+function acrossVersions(outcomes: ReadonlyMap<string, ReadonlySet<string>>): Figure[] {
+  const release = (version: string) => version.split('.').slice(0, 2).join('.');
+  const rows: Figure[] = [];
+  const groups = new Map<string, string[]>();
+  for (const version of outcomes.keys()) {
+    const group = DOCUMENTED_APART[release(version)] ? release(version) : 'the others';
+    groups.set(group, [...(groups.get(group) ?? []), version]);
+  }
+  for (const [group, versions] of groups) {
+    const distinct = new Set(versions.flatMap((v) => [...outcomes.get(v)!]));
+    rows.push({
+      title: `determinism soak across QEMUs (${group})`,
+      detail: `${versions.join(', ')}${DOCUMENTED_APART[group] ? `: apart because ${DOCUMENTED_APART[group]}` : ''}`,
+      value: distinct.size,
+      shown: String(distinct.size),
+      goal: { op: '≤', limit: 1 },
+    });
+  }
+  return rows;
+}

@@ -1,10 +1,19 @@
 import { fileURLToPath } from 'node:url';
 
-/** Boards the example firmware is built for. */
-export type Board = 'mps2-an385' | 'lm3s6965evb';
+/** Boards the example firmware is built for (examples/firmware/build/<board>/). */
+export type Board =
+  | 'mps2-an385'
+  | 'lm3s6965evb'
+  | 'mps2-an505'
+  | 'riscv32-virt'
+  | 'sifive_e'
+  | 'riscv64-virt'
+  | 'aarch64-virt'
+  | 'arm-virt'
+  | 'xlnx-zcu102-r5';
 
 /** Path of an example firmware ELF (`app`, default faultdemo) for `board` (built by `make -C examples/firmware`, see global-setup). */
-export function firmware(board: Board = 'mps2-an385', app: 'faultdemo' | 'pin' | 'pin_dup' = 'faultdemo'): string {
+export function firmware(board: Board = 'mps2-an385', app = 'faultdemo'): string {
   return fileURLToPath(new URL(`../../examples/firmware/build/${board}/${app}.elf`, import.meta.url));
 }
 

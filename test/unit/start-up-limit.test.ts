@@ -1,10 +1,12 @@
 // Every connection QEMU is reached through takes its time limit from the one start-up limit
 // (launch()'s readyTimeoutMs, connect()'s timeoutMs), and running out of it says which option to
 // raise. Peers that accept a connection and never answer stand in for a QEMU too busy to.
+import { connect } from 'node:net';
 import { FaultInjectionFramework, ReadyTimeoutError } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
 import { openChannels } from '../../packages/core/src/channels/open-channels.js';
 import { StartUpLimit } from '../../packages/core/src/channels/start-up-limit.js';
+import { PluginListener } from '../../packages/core/src/plugin/listener.js';
 import { FakeQmpServer } from '../support/fake-qmp-server.js';
 import { FakeSocketServer } from '../support/fake-socket-server.js';
 import { afterThisTest } from '../support/scratch.js';
@@ -37,6 +39,34 @@ describe('the start-up limit', () => {
       expect(Date.now() - started).toBeLessThan(2000);
     });
   }
+
+  it('bounds the human monitor’s first prompt', async () => {
+    const [qmp, silent] = await Promise.all([qmpPeer(), silentPeer()]);
+    const error = await openChannels(
+      { qmp: { kind: 'unix', path: qmp }, hmp: { kind: 'unix', path: silent } },
+      { limit: new StartUpLimit(300, LIMIT, { scope: 'shared' }), retry: true },
+    ).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ReadyTimeoutError);
+    expect((error as Error).message).toMatch(/^the human monitor at .* was not ready within readyTimeoutMs \(300 ms\)/);
+  });
+
+  it("bounds the plugin's connection and its hello together", async () => {
+    const qmp = await qmpPeer();
+    const listener = await PluginListener.create();
+    afterThisTest(() => listener.close());
+    // A plugin that connects at once and never says hello: the hello gets what is left, not the whole limit again.
+    const plugin = connect(listener.path);
+    plugin.on('error', () => undefined);
+    afterThisTest(async () => void plugin.destroy());
+    const started = Date.now();
+    const error = await openChannels(
+      { qmp: { kind: 'unix', path: qmp } },
+      { limit: new StartUpLimit(400, LIMIT, { scope: 'shared' }), retry: true, plugin: listener },
+    ).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ReadyTimeoutError);
+    expect((error as Error).message).toMatch(/^QEMU's qemu-fault plugin was not ready within readyTimeoutMs \(400 ms\)/);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
 
   it("is connect()'s timeoutMs per socket, named as such", async () => {
     const [qmp, silent] = await Promise.all([qmpPeer(), silentPeer()]);

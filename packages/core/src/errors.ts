@@ -21,6 +21,7 @@ export type QemuFaultErrorCode =
   | 'CHANNEL_UNAVAILABLE'
   | 'UNSUPPORTED'
   | 'UNKNOWN_SYMBOL'
+  | 'AMBIGUOUS_SYMBOL'
   | 'ELF_FORMAT'
   | 'TRIGGER_FAILED'
   | 'CAMPAIGN_CONFIG'
@@ -225,6 +226,22 @@ export class UnknownSymbolError extends QemuFaultError {
   constructor(symbol: string, elfPath: string) {
     super('UNKNOWN_SYMBOL', `symbol '${symbol}' is not defined in ${elfPath}`);
     this.symbol = symbol;
+  }
+}
+
+/** A symbol name defined more than once (file-local statics of several files); `file.c:name` picks one. */
+export class AmbiguousSymbolError extends QemuFaultError {
+  readonly symbol: string;
+  /** Each definition, as `file.c:name` (or `name (global)`). */
+  readonly candidates: readonly string[];
+
+  constructor(symbol: string, elfPath: string, candidates: readonly string[]) {
+    super(
+      'AMBIGUOUS_SYMBOL',
+      `symbol '${symbol}' is defined ${candidates.length} times in ${elfPath}: ${candidates.join(', ')}; name one as 'file.c:${symbol}'`,
+    );
+    this.symbol = symbol;
+    this.candidates = candidates;
   }
 }
 

@@ -5,20 +5,13 @@
  * after it on that connection) is held back for a while (until the client's next command at most);
  * when QEMU exits meanwhile, the connection is cut, so `cont` is still in flight when the guest has
  * ended: what a loaded machine does now and then.
- * Started through the script {@link heldContQemu} writes; exits as QEMU did.
+ * Started through the script `heldContQemu()` writes; exits as QEMU did, a given delay after it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/**
- * How long after QEMU's exit (its connections cut) this process ends: the owner learns of the
- * exit that much later, as on a loaded machine that reaps QEMU late. Longer than any "wait
- * briefly for the exit" of the framework, so a run that relies on one fails here.
- */
-const REAP_DELAY_MS = 2500;
 
 /** How long the reply to `cont` is held back at most: a guest that goes on running gets it then. */
 const HOLD_MS = 1000;
@@ -103,8 +96,8 @@ function serve(proxied: Proxied, qemu: ChildProcess, clients: Set<Socket>): Serv
 }
 
 async function main(): Promise<void> {
-  const [real, ...args] = process.argv.slice(2);
-  if (!real) throw new Error('usage: qemu.ts <real qemu> [qemu arguments]');
+  const [real, reapDelay, ...args] = process.argv.slice(2);
+  if (!real || !reapDelay) throw new Error('usage: qemu.ts <real qemu> <reap delay in ms> [qemu arguments]');
   const proxied = interpose(args);
   // Like launch(): QEMU dies with this process even if it is killed by SIGKILL.
   const setpriv = existsSync('/usr/bin/setpriv');
@@ -119,7 +112,8 @@ async function main(): Promise<void> {
     for (const client of clients) client.destroy();
     for (const server of servers) server.close();
     await Promise.all(proxied.map((p) => rm(p.path, { force: true })));
-    await sleep(REAP_DELAY_MS);
+    // The owner learns of the exit this much later, as on a loaded machine that reaps QEMU late.
+    await sleep(Number(reapDelay));
     if (!signal) process.exit(code ?? 1);
     process.removeAllListeners(signal);
     process.kill(process.pid, signal);

@@ -27,6 +27,7 @@ import type { Trap } from './exit-traps.js';
 import { type GoldenPass, goldenPass } from './golden-pass.js';
 import { type Classifier, memorySignalName, type Signals } from './outcome.js';
 import type { ParamWrite, SessionConfig } from './qemu-session.js';
+import { checkStopWhen, drawSample, type SampleSpec, type Sampling, type StopWhen } from './sample.js';
 import { checkPart, type FaultSpaceSpec, isTraceMoment, type TraceMomentSpec } from './space.js';
 import { traceKey } from './trace-moments.js';
 
@@ -71,6 +72,14 @@ export interface CampaignDefinition {
   snapshotLeadNs?: number;
   /** Wall-clock limit of one run (default 30 000 ms). */
   runTimeoutMs?: number;
+  /**
+   * Run a random sample of the space instead of all of it: `{ count, seed }`, or `{ margin,
+   * confidence, seed }` for the sample size of Leveugle et al. (DATE 2009). The result then gives
+   * each outcome's rate with a Wilson interval.
+   */
+  sample?: SampleSpec;
+  /** With `sample`: end early once this outcome's interval is at most ±`margin`. */
+  stopWhen?: StopWhen;
 }
 
 /** Returns `definition` unchanged: gives a config file's default export its type. */
@@ -87,6 +96,8 @@ export interface ResolvedCampaign {
   moments: ResolvedMoment[];
   session: SessionConfig;
   fingerprint: string;
+  /** The sample drawn (see {@link CampaignDefinition.sample}). */
+  sampling?: Sampling;
   /** The golden pass, when the space has trace moments (resolving them took it). */
   golden?: GoldenPass;
 }
@@ -164,6 +175,7 @@ export async function resolveCampaign(
     runTimeoutMs: def.runTimeoutMs ?? 30_000,
     capabilities: {},
   };
+  checkStopWhen(def.stopWhen, def.sample);
   const traces = faultSpaceCheck(() => traceMoments(def.space));
   let golden: GoldenPass | undefined;
   if (traces.length) golden = await traceGoldenRun(def, session, traces, lookup, options.onSession);
@@ -176,6 +188,7 @@ export async function resolveCampaign(
   );
   if (!traces.length) options.onSession?.(session);
   const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
+  const sampling = def.sample ? drawSample(def.sample, faults.length) : undefined;
   const kernelHash = createHash('sha256')
     .update(await readFile(kernel))
     .digest('hex');
@@ -194,11 +207,12 @@ export async function resolveCampaign(
         serial: session.serial,
         detect: def.detect ?? null,
         crash: def.crash ?? null,
+        ...(def.sample ? { sample: def.sample, stopWhen: def.stopWhen ?? null } : {}),
       }),
     )
     .digest('hex')
     .slice(0, 16);
-  return { definition: def, elf, faults, moments, session, fingerprint, ...(golden ? { golden } : {}) };
+  return { definition: def, elf, faults, moments, session, fingerprint, ...(golden ? { golden } : {}), ...(sampling ? { sampling } : {}) };
 }
 
 /** Runs `build`, turning a malformed space's InvalidArgumentError into a CampaignConfigError. */

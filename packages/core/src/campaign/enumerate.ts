@@ -7,6 +7,7 @@
 import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
 import type { RegisterName } from '../triggers/registers.js';
 import { checkPairSpec, combinePairs, isPairSpec, type PartFault, type SecondFault } from './pairs.js';
+import { expandPowerLoss, type PreservedRegion } from './power-loss.js';
 import {
   checkPart,
   type FaultModelSpec,
@@ -29,7 +30,8 @@ export type FaultAction =
   | { kind: 'bit-flip'; bit: number }
   | { kind: 'stuck-at'; value: 0 | 1; bit: number; durationNs?: number; periodNs: number }
   | { kind: 'overwrite'; value: number; size: 1 | 2 | 4; offset: number }
-  | { kind: 'skip'; count: number };
+  | { kind: 'skip'; count: number }
+  | { kind: 'power-loss'; preserve: PreservedRegion[]; tear?: number };
 
 /**
  * A moment with its symbol resolved; `key` is its label, unique within a campaign. Moments read off
@@ -174,6 +176,8 @@ export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Arra
       }
       return out;
     }
+    case 'power-loss':
+      return expandPowerLoss(model, target);
     case 'skip':
       if (target.kind !== 'instruction') return [];
       return [{ action: { kind: 'skip', count: model.count ?? 1 }, label: `skip ${model.count ?? 1}` }];

@@ -46,6 +46,7 @@ export {
   type Verdict,
 } from './outcome.js';
 export { isPairSpec, type PairSpec, pairs, type SecondFault } from './pairs.js';
+export { type PowerLossSpec, type PreservedRegion, powerLoss } from './power-loss.js';
 export { formatProgress } from './progress.js';
 export { OUTCOME_COLOURS, type ReportOptions, renderHtmlReport, writeCampaignReport } from './report.js';
 export { type FaultTrace, findFault, type GdbHandover, type ReproduceOptions, reproduceFault } from './reproduce.js';
@@ -53,6 +54,15 @@ export { formatFaultTrace } from './reproduce-trace.js';
 export { CampaignResult, type RecordFilter } from './result.js';
 export { type CampaignHeader, type FaultRecord, type GoldenRecord, readResultsFile } from './results-file.js';
 export { type CampaignProgress, type RunCampaignOptions, runCampaign } from './runner.js';
+export {
+  DEFAULT_CONFIDENCE,
+  drawSample,
+  type SampleSpec,
+  type Sampling,
+  type SamplingInfo,
+  STOP_CHECK_EVERY,
+  type StopWhen,
+} from './sample.js';
 export {
   accessed,
   atPc,
@@ -76,4 +86,5 @@ export {
   type TargetSpec,
   type TraceMomentSpec,
 } from './space.js';
+export { leveugleSampleSize, type OutcomeRate, outcomeRates, wilsonInterval, zScore } from './stats.js';
 export type { SkipEffect, SkippedInstruction } from './thumb.js';

@@ -8,6 +8,7 @@ import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { RegisterName } from '../triggers/registers.js';
 import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
 import type { Fault, ResolvedTarget } from './enumerate.js';
+import { cutPower } from './power-loss.js';
 import { type SkipEffect, skipInstructions } from './thumb.js';
 
 /** What an injection needs from the run it happens in. */
@@ -22,6 +23,8 @@ export interface InjectionHost {
    * is at the same state there, so a fault writes straight away instead of reading first.
    */
   seen?: Map<string, number>;
+  /** Ends this freeze with a machine reset: the guest is stopped here, reset, and runs on (power loss). */
+  powerCut?(ctx: TriggerContext): void;
 }
 
 /**
@@ -31,7 +34,9 @@ export interface InjectionHost {
 export type InjectionEffect =
   | { kind: 'memory'; address: number; old: string; new: string }
   | { kind: 'register'; register: RegisterName; old: number | string; new: number | string }
-  | SkipEffect;
+  | SkipEffect
+  /** The power cut: the regions kept through the reset, and the torn write's prefix length if any. */
+  | { kind: 'power-loss'; preserved: Array<{ address: number; length: number }>; tear?: number };
 
 const PHYSICAL = { physical: true } as const;
 
@@ -129,5 +134,7 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
       const known = host.seen && m.kind === 'pc' && m.pc === ctx.pc ? { bytes: m.bytes, outsideIt: m.outsideIt } : {};
       return skipInstructions(host.qemu, ctx, action.count, known);
     }
+    case 'power-loss':
+      return cutPower(host, action, ctx);
   }
 }

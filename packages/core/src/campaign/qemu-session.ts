@@ -17,6 +17,7 @@ import { type InjectionEffect, type InjectionHost, inject } from './inject.js';
 import { armMoment, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
 import { armSecond } from './pairs.js';
+import { armPowerLoss } from './power-loss.js';
 import { loadSnapshot, saveSnapshot, snapshotDriveArgs } from './snapshots.js';
 
 /** A parameter written before the first instruction (e.g. `run_ticks`). */
@@ -170,6 +171,7 @@ export class QemuSession {
       serialPrefix: req.serialPrefix,
       except: trap?.pc,
       arm: async (host) => [
+        ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
           // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
           if (!host.active()) return;
@@ -221,6 +223,7 @@ export class QemuSession {
     await this.traps.arm(options.except);
     let held: Hold | undefined;
     let over = false;
+    let cuts = 0;
     const hold = (ctx: TriggerContext, how: Hold) => {
       if (held || over) return;
       held = how;
@@ -238,13 +241,23 @@ export class QemuSession {
       seen: this.seen,
       hold: (ctx, timeNs) => hold(ctx, { timeNs }),
       fail: (ctx, failure) => hold(ctx, { failure }),
+      powerCut: (ctx) => {
+        cuts++;
+        ctx.hold();
+      },
     };
     try {
       keep.push(...(await options.arm(host)));
       // Every early end is a callback that holds the guest frozen where it happened (the end of the
       // budget too), so evidence is read at that point and no poll adds latency.
       if (options.endNs !== undefined) keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
-      const ending = await this.runToEnd(() => held);
+      // A power cut is taken once; a trap or the budget at the same freeze ends the run instead.
+      const takeCut = () => {
+        if (held || !cuts) return false;
+        cuts--;
+        return true;
+      };
+      const ending = await this.runToEnd(() => held, takeCut);
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);
     } finally {
@@ -259,12 +272,20 @@ export class QemuSession {
     }
   }
 
-  /** Runs the guest on the framework's run loop and says how the run ended. */
-  private async runToEnd(holdOf: () => Hold | undefined): Promise<RunEnding> {
+  /**
+   * Runs the guest on the framework's run loop and says how the run ended. A power cut (`cut()`
+   * says one is pending) holds the guest too: it is stopped there, reset, and run on.
+   */
+  private async runToEnd(holdOf: () => Hold | undefined, cut: () => boolean): Promise<RunEnding> {
     const q = this.qemu;
     let result: RunResult;
     try {
       result = await q.run({ timeoutMs: this.config.runTimeoutMs });
+      while (result.reason === 'held' && cut()) {
+        await q.stopHeld();
+        await q.qmp.execute('system_reset');
+        result = await q.run({ timeoutMs: this.config.runTimeoutMs });
+      }
     } catch (err) {
       // A callback cut short by QEMU's death (a fault that kills it) is the end of the run, not a failure.
       if (!(await within(q.process.exited, 1000))) throw err;

@@ -9,6 +9,7 @@ import type { CampaignComparison } from './compare.js';
 import { OUTCOMES } from './outcome.js';
 import { baselineSection } from './report-baseline.js';
 import { badge, escapeHtml, OUTCOME_COLOURS } from './report-html.js';
+import { ratesSection } from './report-rates.js';
 import type { CampaignResult } from './result.js';
 
 export { OUTCOME_COLOURS } from './report-html.js';
@@ -134,6 +135,7 @@ export function renderHtmlReport(result: CampaignResult, options: ReportOptions 
 <h1>Fault campaign <code>${escapeHtml(result.name)}</code></h1>
 <p class="meta">${result.records.length} of ${result.expected} faults${result.expected < result.total ? ` (of ${result.total} in the campaign)` : ''}${result.complete ? '' : ' — incomplete'} · fingerprint ${escapeHtml(result.fingerprint)}</p>
 <p id="legend">${legend(result)}</p>
+${ratesSection(result)}
 ${options.comparison ? baselineSection(options.comparison) : ''}
 <h2>Outcome by target × moment</h2>
 ${plot(result)}

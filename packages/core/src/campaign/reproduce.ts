@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { UnknownFaultError } from '../errors.js';
 import type { RegisterValue } from '../gdb/register-value.js';
 import { shellQuote } from '../shell-quote.js';
-import type { RegisterName } from '../triggers/registers.js';
 import type { TriggerContext } from '../triggers/types.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
 import type { Fault } from './enumerate.js';
@@ -77,9 +76,10 @@ export function findFault(campaign: ResolvedCampaign, idOrIndex: string): Fault 
 async function touched(host: WindowHost, fault: Fault, ctx: TriggerContext): Promise<{ what: string; value: string }> {
   const { target, action } = fault;
   if (action.kind === 'skip') return { what: 'pc', value: hex(await ctx.registers.get('pc')) };
-  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register as RegisterName)) };
+  if (target.kind === 'register') return { what: target.register, value: hex(await ctx.registers.get(target.register)) };
   if (target.kind !== 'memory') return { what: target.label, value: '?' };
-  const [offset, length] = action.kind === 'overwrite' ? [action.offset, action.size] : [action.bit >> 3, 1];
+  const [offset, length] =
+    action.kind === 'overwrite' ? [action.offset, action.size] : action.kind === 'power-loss' ? [0, target.length] : [action.bit >> 3, 1];
   const address = target.address + offset;
   const bytes = await host.qemu.readBytes(address, length, PHYSICAL);
   return { what: `${target.label}+${offset} (${hex(address)}, ${length} bytes)`, value: `0x${bytes.toString('hex')}` };
@@ -153,8 +153,9 @@ export async function reproduceFault(
       if (!options.gdb) return;
       // A register write restarts the block at the pc, so the stop that follows lands there,
       // before anything after the injection has run (an unchanged value changes nothing else).
-      stoppedPc = await ctx.registers.get('pc');
-      await ctx.registers.set('pc', stoppedPc);
+      const pc = await ctx.registers.get('pc');
+      stoppedPc = Number(pc);
+      await ctx.registers.set('pc', pc);
       host.hold(ctx);
     },
   };

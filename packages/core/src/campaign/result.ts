@@ -8,6 +8,8 @@ import { REPORT_FORMAT } from './baseline.js';
 import { CampaignComparison, type ComparedRecords } from './compare.js';
 import { OUTCOMES, type Outcome } from './outcome.js';
 import type { FaultRecord, GoldenRecord } from './results-file.js';
+import { DEFAULT_CONFIDENCE, type SamplingInfo } from './sample.js';
+import { formatPercent, type OutcomeRate, outcomeRates } from './stats.js';
 
 /** Selects records: strings match exactly, RegExps anywhere. */
 export interface RecordFilter {
@@ -40,10 +42,22 @@ function describeFilter(filter: RecordFilter): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
+/** A sample's size and every outcome's rate with its interval, on one line. */
+function describeSample(sampling: SamplingInfo, rates: readonly OutcomeRate[]): string {
+  const stopped =
+    sampling.stoppedAt !== undefined
+      ? `, stopped at ${sampling.stoppedAt} (${sampling.stopWhen!.outcome} within ±${formatPercent(sampling.stopWhen!.margin)})`
+      : '';
+  const each = rates.map((r) => `${r.outcome} ${formatPercent(r.rate)} [${formatPercent(r.low)}, ${formatPercent(r.high)}]`).join(', ');
+  return `sample of ${sampling.size} of ${sampling.population} faults (seed ${sampling.seed}${stopped}); rates at ${formatPercent(sampling.confidence)} confidence (Wilson): ${each}`;
+}
+
 /** The outcome of a campaign (or of the shards merged so far). */
 export class CampaignResult {
   /** Fault records sorted by index. */
   readonly records: readonly FaultRecord[];
+  /** The sample this result is of (a campaign with `sample`), for {@link rates}. */
+  sampling: SamplingInfo | undefined;
   /** The config file the campaign was run from, for {@link reproduceCommand} (`runCampaign`'s `configFile`). */
   configFile: string | undefined;
 
@@ -61,9 +75,23 @@ export class CampaignResult {
     this.records = [...records].sort((a, b) => a.index - b.index);
   }
 
-  /** Whether every fault this result covers (the campaign, or the shard run) has a record. */
+  /** Whether every fault this result covers (the campaign, or the shard run) has a record, or its `stopWhen` was met. */
   get complete(): boolean {
-    return this.records.length >= this.expected;
+    return this.records.length >= this.expected || this.sampling?.stoppedAt !== undefined;
+  }
+
+  /**
+   * Each outcome's rate with its Wilson interval at the sample's confidence (default 0.95). Over
+   * the whole result of a sample the interval is corrected for the finite space (a sample of all
+   * of it is exact); a filter's share of the space is unknown, so filtered intervals are not.
+   */
+  rates(filter?: RecordFilter): OutcomeRate[] {
+    const population = filter === undefined ? (this.sampling?.population ?? this.records.length) : undefined;
+    return outcomeRates(
+      this.select(filter).map((r) => r.outcome),
+      this.sampling?.confidence ?? DEFAULT_CONFIDENCE,
+      population,
+    );
   }
 
   /**
@@ -106,6 +134,7 @@ export class CampaignResult {
       ...targets.map((t) => row(t, this.counts({ ...options.filter, target: t }), records.filter((r) => r.target === t).length)),
     ];
     if (targets.length > 1) lines.push(row('all', this.counts(options.filter), records.length));
+    if (this.sampling && !options.filter) lines.push(describeSample(this.sampling, this.rates()));
     const worst = this.worst(options.worst ?? 5, options.filter).filter((r) => r.outcome !== 'masked' && r.outcome !== 'detected');
     if (worst.length) {
       lines.push('worst faults:');
@@ -158,6 +187,7 @@ export class CampaignResult {
       expected: this.expected,
       complete: this.complete,
       counts: this.counts(),
+      ...(this.sampling ? { sampling: this.sampling, rates: this.rates() } : {}),
       golden: this.golden,
       records: this.records,
     };

@@ -16,6 +16,7 @@ import type { RunReport, SessionConfig } from './qemu-session.js';
 import { recordSnapshots } from './recorder.js';
 import { CampaignResult } from './result.js';
 import { type CampaignHeader, type FaultRecord, type GoldenRecord, RESULTS_FORMAT, ResultsWriter } from './results-file.js';
+import { STOP_CHECK_EVERY, samplingInfo, stoppedAt } from './sample.js';
 import { createImage, imageDir } from './snapshot-images.js';
 import { onPool, Worker } from './worker.js';
 
@@ -184,8 +185,11 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       },
     });
     const shard = checkShard(options.shard ?? { index: 0, count: 1 });
-    const range = shardRange(campaign.faults.length, shard);
-    const scope = campaign.faults.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
+    // A sample runs in its drawn order, so that every prefix of it is a random sample too.
+    const space = campaign.sampling ? campaign.sampling.order.map((i) => campaign.faults[i]!) : campaign.faults;
+    const range = shardRange(space.length, shard);
+    const scope = space.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
+    const stopWhen = campaign.sampling && definition.stopWhen;
     const header: CampaignHeader = {
       type: 'campaign',
       format: RESULTS_FORMAT,
@@ -265,31 +269,38 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       for (const r of records.values()) counts[r.outcome]++;
       const started = performance.now();
       let ran = 0;
-      await onPool(
-        workers,
-        pending,
-        async (worker, fault) => {
-          const report = await worker.execute(planOf.get(fault.moment.key)!, fault.moment, fault);
-          const record = faultRecord(fault, report, verdictOf(campaign, report, goldenOf(fault), fault));
-          records.set(fault.index, record);
-          counts[record.outcome]++;
-          ran++;
-          await writer?.append(record);
-          if (options.onProgress) {
-            const ratePerSec = ran / ((performance.now() - started) / 1000);
-            const left = scope.length - records.size;
-            options.onProgress({
-              done: records.size,
-              total: scope.length,
-              resumed,
-              ratePerSec,
-              etaMs: ratePerSec > 0 ? (left / ratePerSec) * 1000 : undefined,
-              counts: { ...counts },
-            });
-          }
-        },
-        () => options.signal?.aborted ?? false,
-      );
+      const runFault = async (worker: Worker, fault: Fault) => {
+        const report = await worker.execute(planOf.get(fault.moment.key)!, fault.moment, fault);
+        const record = faultRecord(fault, report, verdictOf(campaign, report, goldenOf(fault), fault));
+        records.set(fault.index, record);
+        counts[record.outcome]++;
+        ran++;
+        await writer?.append(record);
+        if (options.onProgress) {
+          const ratePerSec = ran / ((performance.now() - started) / 1000);
+          const left = scope.length - records.size;
+          options.onProgress({
+            done: records.size,
+            total: scope.length,
+            resumed,
+            ratePerSec,
+            etaMs: ratePerSec > 0 ? (left / ratePerSec) * 1000 : undefined,
+            counts: { ...counts },
+          });
+        }
+      };
+      // With stopWhen, in batches of the drawn order, checked after each: any worker count stops at the same fault.
+      const step = stopWhen ? STOP_CHECK_EVERY : Math.max(1, scope.length);
+      for (let start = 0; start < scope.length && !options.signal?.aborted; start += step) {
+        const batch = scope.slice(start, start + step);
+        await onPool(
+          workers,
+          batch.filter((f) => !records.has(f.index)),
+          runFault,
+          () => options.signal?.aborted ?? false,
+        );
+        if (stopWhen && stoppedAt(stopWhen, scope, records, campaign.sampling!) !== undefined) break;
+      }
     }
     // In the order the moments first appear, whatever order the workers finished them in.
     const goldenRecords = [...golden.values()].sort((a, b) => a.momentNs - b.momentNs || a.moment.localeCompare(b.moment));
@@ -302,6 +313,7 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       scope.length,
     );
     result.configFile = options.configFile;
+    if (campaign.sampling) result.sampling = samplingInfo(campaign.sampling, stopWhen || undefined, scope, records);
     return result;
   } finally {
     // Workers still starting are closed once started (their launch may have failed: that is reported already, or moot).

@@ -8,6 +8,7 @@ import { isRegisterName } from '../arch/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { RegisterName } from '../triggers/registers.js';
 import type { PairSpec } from './pairs.js';
+import { checkPowerLoss, type PowerLossSpec } from './power-loss.js';
 
 /** Where a fault lands. */
 export type TargetSpec =
@@ -21,7 +22,8 @@ export type FaultModelSpec =
   | { kind: 'bit-flip'; bits?: number[] }
   | { kind: 'stuck-at'; value: 0 | 1; bits?: number[]; durationNs?: number; periodNs?: number }
   | { kind: 'overwrite'; values: number[]; size?: 1 | 2 | 4 }
-  | { kind: 'skip'; count?: number };
+  | { kind: 'skip'; count?: number }
+  | PowerLossSpec;
 
 /** When a fault is injected. */
 export type MomentSpec =
@@ -240,8 +242,11 @@ export function checkModel(m: FaultModelSpec): void {
     case 'skip':
       if (m.count !== undefined && (!isInt(m.count) || m.count < 1 || m.count > 64)) fail('skip model', m, 'count must be 1..64');
       return;
+    case 'power-loss':
+      checkPowerLoss(m);
+      return;
     default:
-      fail('fault model', m, "kind must be 'bit-flip', 'stuck-at', 'overwrite' or 'skip'");
+      fail('fault model', m, "kind must be 'bit-flip', 'stuck-at', 'overwrite', 'skip' or 'power-loss'");
   }
 }
 

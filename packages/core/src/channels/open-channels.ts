@@ -61,6 +61,9 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
   const qmp = open("QEMU's QMP socket", addresses.qmp, (timeoutMs) =>
     QmpClient.connect(addresses.qmp, { timeoutMs, trace: trace?.('qmp') }),
   );
+  // Connecting gets what is left of the start-up limit; each command later gets the whole limit,
+  // the same however long start-up took (not what happened to be left when it connected).
+  const limits = (connectTimeoutMs: number) => ({ connectTimeoutMs, timeoutMs: Math.max(limit.timeoutMs, connectTimeoutMs) });
   // QEMU creates every socket before it serves QMP: once QMP answers, the others are there. Without
   // retries (a QEMU started by hand), that is when to try them.
   const side = <T>(what: string, address: SocketAddress, connect: (timeoutMs: number) => Promise<T>): Promise<T> =>
@@ -68,12 +71,12 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
   const { qtest, gdb, serial, hmp, plugin: pluginAt } = addresses;
   const connecting = [
     qmp,
-    qtest && side('the qtest channel', qtest, (timeoutMs) => QtestClient.connect(qtest, { timeoutMs, trace: trace?.('qtest') })),
-    gdb && side('the gdbstub', gdb, (timeoutMs) => GdbClient.connect(gdb, { timeoutMs, trace: trace?.('gdb') })),
+    qtest && side('the qtest channel', qtest, (timeoutMs) => QtestClient.connect(qtest, { ...limits(timeoutMs), trace: trace?.('qtest') })),
+    gdb && side('the gdbstub', gdb, (timeoutMs) => GdbClient.connect(gdb, { ...limits(timeoutMs), trace: trace?.('gdb') })),
     serial && side('the serial port', serial, (timeoutMs) => connectSocket(serial, { timeoutMs })),
     options.plugin
       ? acceptPlugin(options.plugin, limit, options.abort)
-      : pluginAt && side('the qemu-fault plugin', pluginAt, (timeoutMs) => PluginChannel.connect(pluginAt, { timeoutMs })),
+      : pluginAt && side('the qemu-fault plugin', pluginAt, (timeoutMs) => PluginChannel.connect(pluginAt, limits(timeoutMs))),
     // The monitor's client does not retry: it waits for QMP even when the others do not.
     hmp && qmp.then(() => open('the human monitor', hmp, (timeoutMs) => HmpMonitor.connect(unixPath(hmp), { timeoutMs }))),
   ] as const;
@@ -138,7 +141,9 @@ async function whyItFailed(err: unknown, abort: Promise<never> | undefined): Pro
 /** Waits for our plugin to connect from QEMU, within the limit. */
 function acceptPlugin(listener: PluginListener, limit: StartUpLimit, abort: Promise<never> | undefined): Promise<PluginChannel> {
   const deadline = limit.deadline();
-  return connectWithin("QEMU's qemu-fault plugin", deadline, (timeoutMs) => listener.accept({ timeoutMs, abort }));
+  return connectWithin("QEMU's qemu-fault plugin", deadline, (timeoutMs) =>
+    listener.accept({ timeoutMs, commandTimeoutMs: limit.timeoutMs, abort }),
+  );
 }
 
 function unixPath(address: SocketAddress): string {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { ElfFormatError, UnknownSymbolError } from '../errors.js';
+import { ElfFormatError } from '../errors.js';
+import { resolveSymbol } from './symbol-resolver.js';
 
 /** One entry of the ELF symbol table. */
 export interface ElfSymbol {
@@ -10,6 +11,10 @@ export interface ElfSymbol {
   type: 'func' | 'object' | 'notype' | 'other';
   /** ARM only: the function is Thumb code (its raw symbol value had bit 0 set). */
   thumb: boolean;
+  /** Visible to other files (`STB_GLOBAL`/`STB_WEAK`); false for file-local (`static`) ones. */
+  global: boolean;
+  /** For a file-local symbol: its source file, as the `STT_FILE` symbol before it names it. */
+  file?: string | undefined;
 }
 
 /** What the launcher and the framework need to know about a kernel image. */
@@ -20,8 +25,12 @@ export interface ElfImage {
   bits: 32 | 64;
   endianness: 'little' | 'big';
   entry: number;
+  /** By name; of several symbols of one name, a global one, else the first. */
   symbols: ReadonlyMap<string, ElfSymbol>;
-  /** The address of `name`, or an {@link UnknownSymbolError}. */
+  /**
+   * The symbol `name` means (see `resolveSymbol`: `file.c:name` qualifies a file-local one, GCC's
+   * `name.N` statics answer to `name`), or an `UnknownSymbolError` / `AmbiguousSymbolError`.
+   */
   symbol(name: string): ElfSymbol;
 }
 
@@ -37,6 +46,7 @@ const MACHINES: Record<number, string> = {
 };
 const SHT_SYMTAB = 2;
 const SYMBOL_TYPES = ['notype', 'object', 'func'] as const;
+const STT_FILE = 4;
 
 /** Reads an ELF file's header and symbol table. */
 export async function readElf(path: string): Promise<ElfImage> {
@@ -65,6 +75,7 @@ export function parseElf(data: Buffer, path = '<buffer>'): ElfImage {
   const shnum = r.u16(bits === 64 ? 60 : 48);
 
   const symbols = new Map<string, ElfSymbol>();
+  const all: ElfSymbol[] = [];
   for (let i = 0; i < shnum; i++) {
     const sh = shoff + i * shentsize;
     if (r.u32(sh + 4) !== SHT_SYMTAB) continue;
@@ -73,10 +84,15 @@ export function parseElf(data: Buffer, path = '<buffer>'): ElfImage {
     const link = r.u32(sh + (bits === 64 ? 40 : 24));
     const entsize = r.word(sh + (bits === 64 ? 56 : 36));
     const strtab = r.word(shoff + link * shentsize + (bits === 64 ? 24 : 16));
+    // The locals of each source file follow its STT_FILE symbol (the globals come after all locals).
+    let file: string | undefined;
     for (let s = offset; s + entsize <= offset + size; s += entsize) {
-      const sym = readSymbol(r, s, strtab, machine);
-      // Locals (e.g. static variables) are kept unless a global of the same name exists.
-      if (sym && (!symbols.has(sym.symbol.name) || sym.global)) symbols.set(sym.symbol.name, sym.symbol);
+      const entry = readSymbol(r, s, strtab, machine);
+      if (entry.kind === 'file') file = entry.name;
+      if (entry.kind !== 'symbol') continue;
+      const sym = entry.global ? entry.symbol : { ...entry.symbol, file };
+      all.push(sym);
+      if (!symbols.has(sym.name) || sym.global) symbols.set(sym.name, sym);
     }
   }
 
@@ -87,15 +103,13 @@ export function parseElf(data: Buffer, path = '<buffer>'): ElfImage {
     endianness,
     entry,
     symbols,
-    symbol(name: string): ElfSymbol {
-      const found = symbols.get(name);
-      if (!found) throw new UnknownSymbolError(name, path);
-      return found;
-    },
+    symbol: (name: string): ElfSymbol => resolveSymbol(all, name, path),
   };
 }
 
-function readSymbol(r: Reader, at: number, strtab: number, machine: string) {
+type SymbolEntry = { kind: 'symbol'; global: boolean; symbol: ElfSymbol } | { kind: 'file'; name: string } | { kind: 'other' };
+
+function readSymbol(r: Reader, at: number, strtab: number, machine: string): SymbolEntry {
   const is64 = r.bits === 64;
   const nameOffset = r.u32(at);
   const info = r.u8(at + (is64 ? 4 : 12));
@@ -104,14 +118,13 @@ function readSymbol(r: Reader, at: number, strtab: number, machine: string) {
   const size = r.word(at + (is64 ? 16 : 8));
   const name = r.cstring(strtab + nameOffset);
   const typeCode = info & 0xf;
-  if (!name || shndx === 0 || typeCode > 2) return undefined; // undefined, section or file symbols
+  if (typeCode === STT_FILE) return { kind: 'file', name };
+  if (!name || shndx === 0 || typeCode > 2) return { kind: 'other' }; // undefined or section symbols
   const type = SYMBOL_TYPES[typeCode] ?? 'other';
   // ARM marks Thumb functions with bit 0 of the value; the code itself starts one byte lower.
   const thumb = machine === 'arm' && type === 'func' && (value & 1) === 1;
-  return {
-    global: info >> 4 !== 0,
-    symbol: { name, address: thumb ? value - 1 : value, size, type, thumb } satisfies ElfSymbol,
-  };
+  const global = info >> 4 !== 0;
+  return { kind: 'symbol', global, symbol: { name, address: thumb ? value - 1 : value, size, type, thumb, global } };
 }
 
 interface Reader {

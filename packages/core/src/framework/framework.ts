@@ -68,12 +68,11 @@ export class FaultInjectionFramework {
     const control = new RunControl({ qmp, hmp: channels.hmp, engine, process: channels.process }, setup.running);
     this.control = control;
     const access = new MemoryAccess({
-      qmp: channels.qmp,
-      qtest: channels.qtest,
-      gdb: channels.gdb,
+      ...{ qmp, gdb, qtest: channels.qtest },
       // A gdbstub byte would stop the VM, which waits for a vCPU the plugin holds frozen: never then.
       gdbUsable: () => !control.running && !control.frozen,
       patched: () => channels.qmp.hasCommand('memread'),
+      frozen: { plugin, held: () => control.frozen },
     });
     this.memory = new GuestMemory(access, cpus, channels.elf?.endianness ?? 'little', trace);
     const paused = () => !control.running;

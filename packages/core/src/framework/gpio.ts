@@ -50,26 +50,54 @@ export async function driveGpio(
 }
 
 /**
- * Checks that `path` is a device with GPIO input `name[num]` before anything drives it:
- * qtest's `set_irq_in` aborts QEMU on an assertion when the line does not exist.
+ * Checks that QEMU will accept GPIO input `name[num]` of `path` before anything drives it: qtest's
+ * `set_irq_in` aborts QEMU on an assertion when the device has no such line. Listing the property
+ * is not enough: a container that took a child's lines with `qdev_pass_gpios()` (sifive_e's SoC
+ * takes its GPIO block's) owns them from then on, and the child, which still lists them, has none.
  */
 async function checkGpioInput(qmp: QmpClient, path: string, name: string, num: number): Promise<void> {
   if (!Number.isSafeInteger(num) || num < 0) throw new InvalidArgumentError(`GPIO number must be a non-negative integer, got ${num}`);
   if (/\s/.test(path) || /\s/.test(name))
     throw new InvalidArgumentError(`QOM path and GPIO name must not contain white space: '${path}', '${name}'`);
-  let children: QomEntry[];
+  const children = await qomList(qmp, path);
+  if (!children) throw new InvalidArgumentError(`no QOM object at '${path}'`);
+  const wanted = `${name}[${num}]`;
+  const line = children.find((c) => c.name === wanted);
+  if (!line || !IRQ_TYPES.has(line.type)) {
+    const inputs = summarizeGpioInputs(children);
+    throw new InvalidArgumentError(
+      `'${path}' has no GPIO input ${wanted}; ${inputs.length ? `its inputs are ${inputs.join(', ')}` : 'it has no GPIO inputs'}`,
+    );
+  }
+  const owner = await passedTo(qmp, path, wanted);
+  if (owner) {
+    throw new InvalidArgumentError(
+      `'${path}' handed its GPIO inputs to '${owner}' (qdev_pass_gpios): QEMU takes ${wanted} only there; use setGpio('${owner}', ...)`,
+    );
+  }
+}
+
+/** An input line is a `child<irq>` of its device, or a `link<irq>` alias where a container took it over. */
+const IRQ_TYPES = new Set(['child<irq>', 'link<irq>']);
+
+async function qomList(qmp: QmpClient, path: string): Promise<QomEntry[] | undefined> {
   try {
-    children = await qmp.execute<QomEntry[]>('qom-list', { path });
+    return await qmp.execute<QomEntry[]>('qom-list', { path });
   } catch (err) {
-    if (err instanceof QmpError) throw new InvalidArgumentError(`no QOM object at '${path}': ${err.desc}`);
+    if (err instanceof QmpError) return undefined;
     throw err;
   }
-  const wanted = `${name}[${num}]`;
-  if (children.some((c) => c.name === wanted)) return;
-  const inputs = summarizeGpioInputs(children);
-  throw new InvalidArgumentError(
-    `'${path}' has no GPIO input ${wanted}; ${inputs.length ? `its inputs are ${inputs.join(', ')}` : 'it has no GPIO inputs'}`,
-  );
+}
+
+/** The topmost ancestor of `path` holding `line` as an alias (a `link<irq>`), if any. */
+async function passedTo(qmp: QmpClient, path: string, line: string): Promise<string | undefined> {
+  let owner: string | undefined;
+  // Only absolute paths have ancestors to walk; a partial path is QEMU's to resolve.
+  for (let at = path.slice(0, path.lastIndexOf('/')); path.startsWith('/') && at.length > 0; at = at.slice(0, at.lastIndexOf('/'))) {
+    const entry = (await qomList(qmp, at))?.find((c) => c.name === line);
+    if (entry?.type === 'link<irq>') owner = at;
+  }
+  return owner;
 }
 
 /** Groups `name[i]` irq children into `name[0..n-1]` for error messages. */

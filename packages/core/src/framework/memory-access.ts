@@ -1,5 +1,6 @@
 import { ChannelUnavailableError, InvalidArgumentError } from '../errors.js';
 import type { GdbClient } from '../gdb/gdb-client.js';
+import type { PluginChannel } from '../plugin/plugin-channel.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import type { QtestClient } from '../qtest/qtest-client.js';
 
@@ -12,6 +13,8 @@ export interface MemoryChannels {
   gdbUsable(): boolean;
   /** Whether this QEMU has the patched `memread`/`memwrite`/`pmemread`/`pmemwrite` commands (asked on first use). */
   patched(): Promise<boolean>;
+  /** Our plugin, and whether it holds the guest frozen: a frozen vCPU can read memory itself. */
+  frozen?: { plugin: PluginChannel | undefined; held(): boolean };
 }
 
 // The patched commands move at most 8 bytes per call.
@@ -32,7 +35,16 @@ export class MemoryAccess {
   async readVirtual(address: bigint, length: number, cpuIndex: number): Promise<Buffer> {
     if (await this.ch.patched()) return this.patchedRead('memread', address, length, { 'cpu-index': cpuIndex });
     if (this.ch.gdb && this.ch.gdbUsable()) return this.ch.gdb.readMemory(address, length, cpuIndex);
-    return this.hmpRead('x', address, length, cpuIndex);
+    try {
+      return await this.hmpRead('x', address, length, cpuIndex);
+    } catch (err) {
+      // QEMU 10.0's `x` cannot read RV32 addresses from 0x80000000 on (RAM on every RISC-V board):
+      // a frozen vCPU reads them itself. Only then, since the vCPU thread must not touch MMIO.
+      const fallback = err instanceof InvalidArgumentError && /Cannot access memory/.test(err.message);
+      const plugin = this.ch.frozen?.plugin;
+      if (!fallback || !plugin || plugin.hello.memory === 'none' || !this.ch.frozen?.held()) throw err;
+      return plugin.readMemory(cpuIndex, address, length);
+    }
   }
 
   /**

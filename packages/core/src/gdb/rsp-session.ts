@@ -64,7 +64,11 @@ export class RspSession extends Session<RspEvent, RspReply> {
    *   {@link ProtocolError}/{@link GdbError} the peer does not behave like a gdbstub.
    */
   static connect(address: string | SocketAddress, options: RspSessionOptions = {}): Promise<RspSession> {
-    return Session.open(address, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, (socket, where) => new RspSession(socket, where, options));
+    return Session.open(
+      address,
+      options.connectTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      (socket, where) => new RspSession(socket, where, options),
+    );
   }
 
   /** The largest packet the stub accepts, framing included. */

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnsupportedError } from '../errors.js';
-import { compileSharedObject } from './compile.js';
+import { compileSharedObject, PLUGIN_CFLAGS } from './compile.js';
 import { type PluginApiRange, probePluginApi } from './probe-api.js';
 
 /** The plugin API versions the plugin's source has glue for (QEMU 7.2 speaks 1, 11.1 speaks 7). */
@@ -70,7 +70,7 @@ export async function buildPlugin(options: BuildPluginOptions = {}): Promise<Bui
   const range = options.apiVersion === undefined ? await probePluginApi(qemu, { cacheDir: dir, cc }) : undefined;
   const api = range ? chooseApiVersion(range, qemu) : options.apiVersion!;
   const names = (await readdir(sourceDir)).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort();
-  const hash = createHash('sha256').update(`api=${api}\0cc=${cc}\0`);
+  const hash = createHash('sha256').update(`api=${api}\0cc=${cc}\0cflags=${PLUGIN_CFLAGS.join(' ')}\0`);
   for (const name of names)
     hash
       .update(`${name}\0`)

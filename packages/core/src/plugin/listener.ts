@@ -57,12 +57,14 @@ export class PluginListener {
   }
 
   /**
-   * Waits for the plugin to connect and say hello. Pass `abort` (e.g. QEMU's exit promise) so a
-   * QEMU that dies before connecting fails this at once instead of after the timeout.
+   * Waits for the plugin to connect and say hello, both within `timeoutMs`; `commandTimeoutMs` is
+   * then the channel's limit on each command (default `timeoutMs`). Pass `abort` (e.g. QEMU's
+   * exit promise) so a QEMU that dies before connecting fails this at once instead of after the timeout.
    */
-  async accept(options: { timeoutMs?: number; abort?: Promise<unknown> } = {}): Promise<PluginChannel> {
+  async accept(options: { timeoutMs?: number; commandTimeoutMs?: number; abort?: Promise<unknown> } = {}): Promise<PluginChannel> {
     if (this.closed) throw new ConnectionClosedError('plugin listener is closed');
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const startedAt = Date.now();
     let timer: NodeJS.Timeout | undefined;
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = this.waiting.shift();
@@ -78,7 +80,9 @@ export class PluginListener {
         (err: unknown) => giveUp(err instanceof Error ? err : new ConnectionClosedError(String(err))),
       );
     }).finally(() => clearTimeout(timer));
-    return PluginChannel.start(socket, { timeoutMs });
+    // The hello gets what is left of the time, not all of it again.
+    const connectTimeoutMs = Math.max(1, startedAt + timeoutMs - Date.now());
+    return PluginChannel.start(socket, { timeoutMs: options.commandTimeoutMs ?? timeoutMs, connectTimeoutMs });
   }
 
   async close(): Promise<void> {

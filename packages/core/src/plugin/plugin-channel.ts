@@ -96,7 +96,7 @@ export class PluginChannel extends Session<string, PluginReply> {
   /** Takes a socket the plugin connected on (see {@link PluginListener}) and waits for its hello. */
   static async start(socket: Socket, options: PluginChannelOptions = {}): Promise<PluginChannel> {
     const channel = new PluginChannel(socket, 'the plugin socket', options);
-    await channel.begin({ timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    await channel.begin({ timeoutMs: options.connectTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
     return channel;
   }
 
@@ -104,7 +104,7 @@ export class PluginChannel extends Session<string, PluginReply> {
   static connect(address: string | SocketAddress, options: PluginChannelOptions = {}): Promise<PluginChannel> {
     return Session.open(
       address,
-      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      options.connectTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       (socket, printable) => new PluginChannel(socket, printable, options),
     );
   }

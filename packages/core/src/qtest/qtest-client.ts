@@ -53,7 +53,11 @@ export class QtestClient extends Session<string, Reply> {
    *   {@link ProtocolError} the peer does not speak qtest.
    */
   static connect(address: string | SocketAddress, options: QtestClientOptions = {}): Promise<QtestClient> {
-    return Session.open(address, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, (socket, where) => new QtestClient(socket, where, options));
+    return Session.open(
+      address,
+      options.connectTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      (socket, where) => new QtestClient(socket, where, options),
+    );
   }
 
   /** The target's byte order, as QEMU reported it on connect. */

@@ -25,6 +25,11 @@ export interface SessionOptions {
    * of the QEMU process turns "connection ended" into "QEMU exited, here is why".
    */
   explainLostConnection?: ExplainLostConnection;
+  /**
+   * Limit for connecting and the opening exchange, where it differs from the client's command
+   * limit (`timeoutMs`, its default): a start-up deadline bounds the one, not the other.
+   */
+  connectTimeoutMs?: number;
 }
 
 /** How a protocol client describes itself to {@link Session}. */
