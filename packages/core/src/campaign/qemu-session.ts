@@ -98,7 +98,7 @@ const PHYSICAL = { physical: true } as const;
 const noop = () => undefined;
 
 /**
- * A QEMU for a campaign's runs (one worker's, or the golden boot's). Not exported from the
+ * A QEMU for a campaign's runs (one worker's, or the golden pass's). Not exported from the
  * package: `runCampaign` drives it.
  */
 export class QemuSession {
