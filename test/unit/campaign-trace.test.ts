@@ -2,9 +2,10 @@
 // snapshot, and how trace moments are grouped into clusters.
 import { describe, expect, it } from 'vitest';
 import type { ResolvedCampaign } from '../../packages/core/src/campaign/definition.js';
-import type { ResolvedMoment } from '../../packages/core/src/campaign/enumerate.js';
+import type { Fault, ResolvedMoment } from '../../packages/core/src/campaign/enumerate.js';
 import type { GoldenPass } from '../../packages/core/src/campaign/golden-pass.js';
 import { BOOT, CLUSTER_SPAN, HitCounter, MAX_CLUSTERS, planMoments, startsAt } from '../../packages/core/src/campaign/plans.js';
+import { verdictOf } from '../../packages/core/src/campaign/runner.js';
 import { advanceIt, itState, outsideItBlock, withItState } from '../../packages/core/src/campaign/thumb.js';
 
 const pc = (address: number, hit: number): ResolvedMoment => ({ key: `pc 0x${address.toString(16)}#${hit}`, kind: 'pc', pc: address, hit });
@@ -94,5 +95,16 @@ describe('trace moments', () => {
     );
     expect(plans.length).toBeLessThanOrEqual(MAX_CLUSTERS);
     expect(plans.flatMap((p) => p.moments)).toHaveLength(1000);
+  });
+});
+
+describe('a fault whose moment never came', () => {
+  it('is not-injected, never masked, though its evidence equals the golden run', () => {
+    const evidence = { end: 'exit' as const, exitCode: 0, memory: { result: '01000000' } };
+    const campaign = { definition: {} } as unknown as ResolvedCampaign;
+    const golden = { type: 'golden' as const, moment: 'run', momentNs: 0, endNs: 10, evidence };
+    const fault = { index: 0, id: 'f' } as unknown as Fault;
+    expect(verdictOf(campaign, { evidence, reached: false }, golden, fault).outcome).toBe('not-injected');
+    expect(verdictOf(campaign, { evidence, reached: true }, golden, fault).outcome).toBe('masked');
   });
 });
