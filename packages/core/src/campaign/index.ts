@@ -63,6 +63,8 @@ export {
   STOP_CHECK_EVERY,
   type StopWhen,
 } from './sample.js';
+export { findAddr2line, type SourceLines, type SourceLocation, sourceLines } from './source-lines.js';
+export { outcomesBySource, type SourceRow } from './source-table.js';
 export {
   accessed,
   atPc,

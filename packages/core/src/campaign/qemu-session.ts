@@ -70,8 +70,10 @@ export interface RunReport {
   reached: boolean;
   /** Guest time of the moment's freeze: time moments only (see {@link exactTime}). */
   momentNs?: number;
-  /** The pc at the moment's freeze. */
+  /** The pc at the moment: the instruction about to run, or at an access moment the one that made the access. */
   momentPc?: number;
+  /** The pc the run ended at, where it was held (a trap, the end of the budget). */
+  endPc?: number;
   /** What the fault changed there. */
   effect?: InjectionEffect;
   /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
@@ -89,6 +91,8 @@ export interface WindowHost extends InjectionHost {
 
 /** Where a run was ended from a callback: the first hold of a run counts. */
 interface Hold {
+  /** Where the guest was held (the next instruction to run). */
+  pc?: number;
   trap?: TrapHit;
   timeNs?: number | undefined;
   failure?: unknown;
@@ -165,18 +169,20 @@ export class QemuSession {
     const report: RunReport = { evidence: { end: 'budget' }, reached: false };
     // A moment on a trap's instruction (the exit call) comes first: the trap is taken after the fault, if the pc is still there.
     const trap = req.moment.kind === 'pc' ? this.traps.at(req.moment.pc) : undefined;
+    const ended: { pc?: number } = {};
     report.evidence = await this.window({
       endNs: req.endNs,
       thenClose: options.thenClose,
       serialPrefix: req.serialPrefix,
       except: trap?.pc,
+      ended,
       arm: async (host) => [
         ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
           // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
           if (!host.active()) return;
           report.reached = true;
-          report.momentPc = ctx.pc;
+          report.momentPc = ctx.access?.pc ?? ctx.pc;
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
           if (req.fault) {
             try {
@@ -201,6 +207,7 @@ export class QemuSession {
       ],
     });
     if (req.fault && report.momentNs !== undefined) report.evidence.injectedAtNs = report.momentNs;
+    if (ended.pc !== undefined) report.endPc = ended.pc;
     return report;
   }
 
@@ -218,6 +225,8 @@ export class QemuSession {
     serialPrefix?: string | undefined;
     /** No trap at this pc (the run's moment takes it). */
     except?: number | undefined;
+    /** Filled in with the pc the run ended at, where it was held (a trap, the end of the budget). */
+    ended?: { pc?: number };
   }): Promise<Evidence> {
     const q = this.qemu;
     await this.traps.arm(options.except);
@@ -226,7 +235,7 @@ export class QemuSession {
     let cuts = 0;
     const hold = (ctx: TriggerContext, how: Hold) => {
       if (held || over) return;
-      held = how;
+      held = { ...how, pc: ctx.pc };
       ctx.hold();
     };
     this.traps.onHit = (ctx, trap) => hold(ctx, { trap });
@@ -258,6 +267,7 @@ export class QemuSession {
         return true;
       };
       const ending = await this.runToEnd(() => held, takeCut);
+      if (options.ended && held?.pc !== undefined) options.ended.pc = held.pc;
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);
     } finally {

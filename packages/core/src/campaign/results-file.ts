@@ -55,6 +55,10 @@ export interface FaultRecord {
   outcome: Outcome;
   /** Why the classifier said so. */
   reason: string;
+  /** The pc at the moment (at an access moment: of the instruction that made the access). */
+  pc?: number;
+  /** The pc the run ended at, where it was held (a trap reached, the end of the budget). */
+  endPc?: number;
   /** Guest time when the run ended (absent when no exact time exists). */
   timeNs?: number;
   /**

@@ -138,6 +138,8 @@ function faultRecord(fault: Fault, report: RunReport, verdict: Verdict): FaultRe
     ...(report.secondInjected !== undefined ? { secondInjected: report.secondInjected } : {}),
     outcome: verdict.outcome,
     reason: verdict.reason,
+    ...(report.momentPc !== undefined ? { pc: report.momentPc } : {}),
+    ...(report.endPc !== undefined ? { endPc: report.endPc } : {}),
     ...(report.evidence.timeNs !== undefined ? { timeNs: report.evidence.timeNs } : {}),
     injection: injection(report),
     evidence: report.evidence,
@@ -313,6 +315,7 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
       scope.length,
     );
     result.configFile = options.configFile;
+    result.kernel = { path: campaign.elf.path, machine: campaign.elf.machine };
     if (campaign.sampling) result.sampling = samplingInfo(campaign.sampling, stopWhen || undefined, scope, records);
     return result;
   } finally {
