@@ -67,7 +67,8 @@ export async function instructionAt(qemu: FaultInjectionFramework, pc: number): 
 
 /** `xpsr` at the freeze: M profile has it; undefined elsewhere (A/R profile, other architectures). */
 async function xpsrAt(qemu: FaultInjectionFramework, ctx: TriggerContext): Promise<number | undefined> {
-  if (!mayBeThumb(qemu)) return undefined;
+  // A/R profile answers to `xpsr` too (its cpsr): only M profile is always Thumb with IT bits there.
+  if (!mayBeThumb(qemu) || (await qemu.architecture(ctx.cpu)).id !== 'arm-m') return undefined;
   try {
     return await ctx.registers.get('xpsr');
   } catch (err) {
