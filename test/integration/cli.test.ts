@@ -106,16 +106,12 @@ async function launched(
 }
 
 describe('qemu-fault (usage)', () => {
-  it('has --help for itself and every command, and exits 2 on misuse', async () => {
+  // A dozen CLI processes, each a cold start from source: together, so that a loaded machine's
+  // slow starts do not add up past the test's time limit.
+  it('has --help for itself and every command, and exits 2 on misuse', { timeout: 90_000 }, async () => {
     const help = cli(['--help']);
-    expect(await help.code).toBe(0);
-    expect(help.out()).toMatch(/Usage: qemu-fault <command>[\s\S]*run <scenario> <qmp-address>[\s\S]*Exit codes: 0 ok, 1/);
-    for (const command of ['run', 'repl', 'launch', 'plugin']) {
-      const run = cli([command, '--help']);
-      expect(await run.code, command).toBe(0);
-      expect(run.out()).toContain(`Usage: qemu-fault ${command}`);
-    }
-    for (const args of [
+    const commands = ['run', 'repl', 'launch', 'plugin'].map((command) => ({ command, run: cli([command, '--help']) }));
+    const misuses = [
       [],
       ['bogus'],
       ['run'],
@@ -123,8 +119,14 @@ describe('qemu-fault (usage)', () => {
       ['repl', 'a', 'b'],
       ['run', 'x.ts', 'sock', '--verbose', '7'],
       ['launch', firmware(), '--no-such-option'],
-    ]) {
-      const run = cli(args);
+    ].map((args) => ({ args, run: cli(args) }));
+    expect(await help.code).toBe(0);
+    expect(help.out()).toMatch(/Usage: qemu-fault <command>[\s\S]*run <scenario> <qmp-address>[\s\S]*Exit codes: 0 ok, 1/);
+    for (const { command, run } of commands) {
+      expect(await run.code, command).toBe(0);
+      expect(run.out()).toContain(`Usage: qemu-fault ${command}`);
+    }
+    for (const { args, run } of misuses) {
       expect(await run.code, args.join(' ')).toBe(2);
       expect(run.err()).toMatch(/qemu-fault/);
     }

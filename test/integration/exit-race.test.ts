@@ -41,8 +41,30 @@ describe('a guest that exits while cont is in flight', () => {
   }
 });
 
+describe("a callback whose command QEMU's end cuts short", () => {
+  it('ends run() with the exit; the command itself fails with QemuExitedError', async () => {
+    const qemu = await launch({ machine: 'mps2-an385', kernel: firmware() });
+    try {
+      let failed: (err: unknown) => void = () => undefined;
+      const failure = new Promise<unknown>((resolve) => (failed = resolve));
+      await qemu.at('check_integrity', async () => {
+        // QEMU ends while the callback still needs it (here: killed; a reset under onReset: 'exit' alike).
+        process.kill(qemu.process.pid!, 'SIGKILL');
+        const err = await qemu.readPhysical(qemu.symbol('guard'), 4).catch((e: unknown) => e);
+        failed(err);
+        throw err;
+      });
+      expect(await qemu.run({ timeoutMs: 60_000 })).toEqual({ reason: 'exit', timeNs: undefined, exitCode: undefined, signal: 'SIGKILL' });
+      expect(await failure).toBeInstanceOf(QemuExitedError);
+      await expect(qemu.run()).rejects.toBeInstanceOf(QemuExitedError);
+    } finally {
+      await qemu.close();
+    }
+  });
+});
+
 describe('a campaign worker whose guest exits while cont is in flight', () => {
-  it('records the exit as the outcome, the same as without the race', { timeout: 90_000 }, async () => {
+  it('records the exit as the outcome, the same as without the race', { timeout: 300_000 }, async () => {
     // A starved watchdog resets the board, which ends QEMU under onReset: 'exit' (the firmware's
     // semihosting exits are caught before they end it): the run's end is QEMU's exit.
     const space = faultSpace({

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChannelUnavailableError,
   ConnectionError,
@@ -17,6 +16,7 @@ import { compileSharedObject } from '../../packages/core/src/plugin/compile.js';
 import { firmware } from '../support/firmware.js';
 import { qemuBinary } from '../support/qemus.js';
 import { afterThisTest, scratchDir } from '../support/scratch.js';
+import { untilListening } from '../support/spawn-qemu.js';
 import { withQemu } from '../support/with-qemu.js';
 
 describe('launch', () => {
@@ -136,7 +136,7 @@ describe('connect: attaching to a QEMU started by hand', () => {
       child.kill('SIGKILL');
       await exited;
     });
-    for (let i = 0; i < 500 && !(await stat(qmp).catch(() => undefined)); i++) await sleep(5);
+    await untilListening(qmp);
     return qmp;
   }
 

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -109,6 +110,26 @@ export async function spawnQemu(options: SpawnQemuOptions = {}): Promise<Spawned
     await sleep(10);
   }
   return qemu;
+}
+
+/**
+ * Waits until something accepts connections on the unix socket `path` (a QEMU started by hand,
+ * which creates it as it starts: a loaded machine takes seconds), for at most `timeoutMs`.
+ */
+export async function untilListening(path: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect(path, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (accepted) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${path} after ${timeoutMs} ms`);
+    await sleep(10);
+  }
 }
 
 async function isSocket(path: string): Promise<boolean> {

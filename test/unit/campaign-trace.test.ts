@@ -2,10 +2,11 @@
 // snapshot, and how trace moments are grouped into clusters.
 import { describe, expect, it } from 'vitest';
 import type { ResolvedCampaign } from '../../packages/core/src/campaign/definition.js';
-import type { ResolvedMoment } from '../../packages/core/src/campaign/enumerate.js';
+import type { Fault, ResolvedMoment } from '../../packages/core/src/campaign/enumerate.js';
 import type { GoldenPass } from '../../packages/core/src/campaign/golden-pass.js';
 import { BOOT, CLUSTER_SPAN, HitCounter, MAX_CLUSTERS, planMoments, startsAt } from '../../packages/core/src/campaign/plans.js';
-import { advanceIt, itState, withItState } from '../../packages/core/src/campaign/thumb.js';
+import { verdictOf } from '../../packages/core/src/campaign/runner.js';
+import { advanceIt, itState, outsideItBlock, withItState } from '../../packages/core/src/campaign/thumb.js';
 
 const pc = (address: number, hit: number): ResolvedMoment => ({ key: `pc 0x${address.toString(16)}#${hit}`, kind: 'pc', pc: address, hit });
 
@@ -23,6 +24,22 @@ describe('the IT state of a skip', () => {
     expect(advanceIt(0x0c)).toBe(0x18);
     expect(advanceIt(0x18)).toBe(0);
     expect(advanceIt(0)).toBe(0);
+  });
+
+  it('is known to be none where the four instructions run before were straight-line code without an IT', () => {
+    // verify_pin's loop: ldrb.w, ldrb.w, cmp, it ne, movne, cmp, bne
+    const code = ['10f8', '12f8', '8c45', '18bf', '2346', '7045', 'f6d1'];
+    const sizes = [4, 4, 2, 2, 2, 2, 2];
+    let pc = 0x32e;
+    const sequence = code.map((bytes, i) => {
+      const at = pc;
+      pc += sizes[i]!;
+      return { pc: at, bytes: bytes.padEnd(sizes[i]! * 2, '0'), position: 100 + i };
+    });
+    expect(sequence.map((_, i) => outsideItBlock(sequence, i))).toEqual([false, false, false, false, false, false, false]);
+    const straight = [...sequence.slice(0, 3), { pc: 0x338, bytes: '00bf', position: 103 }, { pc: 0x33a, bytes: '2346', position: 104 }];
+    expect(outsideItBlock(straight, 4)).toBe(true); // a NOP is no IT
+    expect(outsideItBlock([...straight.slice(0, 4), { ...straight[4]!, position: 200 }], 4)).toBe(false); // not run right after
   });
 });
 
@@ -78,5 +95,16 @@ describe('trace moments', () => {
     );
     expect(plans.length).toBeLessThanOrEqual(MAX_CLUSTERS);
     expect(plans.flatMap((p) => p.moments)).toHaveLength(1000);
+  });
+});
+
+describe('a fault whose moment never came', () => {
+  it('is not-injected, never masked, though its evidence equals the golden run', () => {
+    const evidence = { end: 'exit' as const, exitCode: 0, memory: { result: '01000000' } };
+    const campaign = { definition: {} } as unknown as ResolvedCampaign;
+    const golden = { type: 'golden' as const, moment: 'run', momentNs: 0, endNs: 10, evidence };
+    const fault = { index: 0, id: 'f' } as unknown as Fault;
+    expect(verdictOf(campaign, { evidence, reached: false }, golden, fault).outcome).toBe('not-injected');
+    expect(verdictOf(campaign, { evidence, reached: true }, golden, fault).outcome).toBe('masked');
   });
 });

@@ -62,4 +62,19 @@ describe('SerialCapture', () => {
     expect(serial.totalChars).toBe(10_000);
     expect(serial.droppedChars).toBe(9000);
   });
+
+  it('a byte-at-a-time flood: finds a literal split over bytes, matches nothing past the bound', async () => {
+    const serial = new SerialCapture(1000);
+    const literal = serial.waitFor('needle', { fresh: true });
+    const pattern = serial.waitFor(/ne+dle!/, { fresh: true });
+    for (const c of `${'x'.repeat(5000)}needle!`) serial.push(c);
+    expect((await literal)[0]).toBe('needle');
+    expect((await pattern)[0]).toBe('needle!');
+    expect(serial.text).toBe(`${'x'.repeat(993)}needle!`);
+    expect(serial.droppedChars).toBe(4007);
+    // 'old' is in the buffer until the next cut, but past the bound: it must not match.
+    serial.push('old');
+    for (let i = 0; i < 1000; i++) serial.push('y');
+    await expect(serial.waitFor('old', { timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+  });
 });

@@ -35,12 +35,13 @@ export type FaultAction =
 
 /**
  * A moment with its symbol resolved; `key` is its label, unique within a campaign. Moments read off
- * the golden run carry what it saw there: the instruction's bytes (hex, memory order) at a pc, the
- * accessing instruction's pc at a data access.
+ * the golden run carry what it saw there: the instruction's bytes (hex, memory order) at a pc (and,
+ * on M profile, `outsideIt` where no IT block can cover it), the accessing instruction's pc at a
+ * data access.
  */
 export type ResolvedMoment =
   | { key: string; kind: 'time'; ns: number }
-  | { key: string; kind: 'pc'; pc: number; hit: number; bytes?: string }
+  | { key: string; kind: 'pc'; pc: number; hit: number; bytes?: string; outsideIt?: true }
   | { key: string; kind: 'access'; address: number; length: number; access: 'read' | 'write'; hit: number; pc?: number };
 
 /** The moments a trace moment stands for, read off the golden run (see `executed()`, `accessed()`). */

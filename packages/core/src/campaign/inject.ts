@@ -127,8 +127,13 @@ export async function inject(host: InjectionHost, fault: Fault, ctx: TriggerCont
       const address = target.address + action.offset;
       return writeMemory(host, address, await bytesAt(host, fault.moment.key, address, action.size), bytes);
     }
-    case 'skip':
-      return skipInstructions(host.qemu, ctx, action.count);
+    case 'skip': {
+      // What the golden run saw at this instruction holds at a first fault (the state is the golden
+      // one until then), not at a second (`seen` withheld: the first fault may have changed it).
+      const m = fault.moment;
+      const known = host.seen && m.kind === 'pc' && m.pc === ctx.pc ? { bytes: m.bytes, outsideIt: m.outsideIt } : {};
+      return skipInstructions(host.qemu, ctx, action.count, known);
+    }
     case 'power-loss':
       return cutPower(host, action, ctx);
   }

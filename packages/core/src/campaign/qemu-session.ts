@@ -14,7 +14,7 @@ import type { Fault, ResolvedMoment } from './enumerate.js';
 import { type ObservedRegion, type RunEnding, readEvidence, SerialEvidence } from './evidence.js';
 import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-traps.js';
 import { type InjectionEffect, type InjectionHost, inject } from './inject.js';
-import { armMoment, exactAt, exactTime } from './moments.js';
+import { armMoment, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
 import { armSecond } from './pairs.js';
 import { armPowerLoss } from './power-loss.js';
@@ -70,10 +70,6 @@ export interface RunReport {
   reached: boolean;
   /** Guest time of the moment's freeze: time moments only (see {@link exactTime}). */
   momentNs?: number;
-  /** Guest time of the moment's freeze as the framework reports it (approximate at PC and data freezes). */
-  momentReportedNs?: number;
-  /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
-  momentExact: boolean;
   /** The pc at the moment: the instruction about to run, or at an access moment the one that made the access. */
   momentPc?: number;
   /** The pc the run ended at, where it was held (a trap, the end of the budget). */
@@ -106,7 +102,7 @@ const PHYSICAL = { physical: true } as const;
 const noop = () => undefined;
 
 /**
- * A QEMU for a campaign's runs (one worker's, or the golden boot's). Not exported from the
+ * A QEMU for a campaign's runs (one worker's, or the golden pass's). Not exported from the
  * package: `runCampaign` drives it.
  */
 export class QemuSession {
@@ -165,33 +161,12 @@ export class QemuSession {
   }
 
   /**
-   * Runs from the current (stopped) state to a freeze at guest time `atNs`, then stops the VM
-   * there (plus the rest of the block it froze in). Resolves with the freeze time and the time it
-   * stopped at, or undefined if QEMU ended (or the run's wall-clock limit passed) first.
-   */
-  async stopNear(atNs: number): Promise<{ freezeNs: number; stoppedNs: number } | undefined> {
-    const q = this.qemu;
-    let freezeNs = 0;
-    const handle = await q.notify(atNs, (ctx) => {
-      freezeNs = ctx.timeNs;
-      ctx.hold();
-    });
-    const result = await q.run({ timeoutMs: this.config.runTimeoutMs });
-    if (result.reason !== 'held') {
-      await handle.cancel().catch(noop);
-      return undefined;
-    }
-    await q.stopHeld();
-    return { freezeNs, stoppedNs: await q.now() };
-  }
-
-  /**
    * One run from the current stopped state: arms the moment (injecting `req.fault` there, if any),
    * runs to `req.endNs` or a trap or QEMU's end, reads the evidence, and stops the VM (unless
    * `thenClose`, for a QEMU about to be closed anyway).
    */
   async execute(req: RunRequest, options: { thenClose?: boolean } = {}): Promise<RunReport> {
-    const report: RunReport = { evidence: { end: 'budget' }, reached: false, momentExact: false };
+    const report: RunReport = { evidence: { end: 'budget' }, reached: false };
     // A moment on a trap's instruction (the exit call) comes first: the trap is taken after the fault, if the pc is still there.
     const trap = req.moment.kind === 'pc' ? this.traps.at(req.moment.pc) : undefined;
     const ended: { pc?: number } = {};
@@ -208,8 +183,6 @@ export class QemuSession {
           if (!host.active()) return;
           report.reached = true;
           report.momentPc = ctx.access?.pc ?? ctx.pc;
-          report.momentExact = await exactAt(ctx);
-          report.momentReportedNs = ctx.timeNs;
           if (exactTime(ctx)) report.momentNs = ctx.timeNs;
           if (req.fault) {
             try {

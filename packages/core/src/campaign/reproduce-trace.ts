@@ -32,6 +32,9 @@ export function formatFaultTrace(trace: FaultTrace, gdb?: GdbHandover): string {
     `fault #${fault.index} of campaign '${trace.campaign}': ${fault.id}`,
     `moment:   ${fault.moment.key}, pc 0x${moment.pc.toString(16)}, guest time ${time}`,
     `injected: ${fault.actionLabel} on ${injected.what}: ${injected.before} -> ${injected.after}`,
+    ...(fault.second
+      ? [`second:   ${fault.second.id}: ${trace.secondInjected ? 'injected' : 'its moment did not come (within the window): not injected'}`]
+      : []),
     'serial before the moment:',
     quoted(trace.serialBefore),
   ];

@@ -37,6 +37,8 @@ export interface FaultTrace {
   serialBefore: string;
   /** The fault run's evidence, as its record has it (`serial`: the whole output, from boot). */
   evidence: Evidence;
+  /** A double fault: whether its second fault was injected (its moment came within the window). */
+  secondInjected?: boolean;
   /** The verdict against the golden run; absent when stopped for a debugger. */
   verdict?: Verdict;
 }
@@ -90,7 +92,7 @@ async function freshRun(
   config: SessionConfig,
   plan: MomentPlan,
   options: { fault?: Fault; probe?: InjectionProbe; keep?: boolean; budgetNs?: number | undefined } = {},
-): Promise<{ evidence: Evidence; session: QemuSession }> {
+): Promise<{ evidence: Evidence; secondInjected?: boolean; session: QemuSession }> {
   const session = await QemuSession.start(config);
   let kept = false;
   try {
@@ -99,7 +101,8 @@ async function freshRun(
     const request = { moment, endNs: plan.endNs, budgetNs: options.budgetNs, probe: options.probe };
     const report = await session.execute({ ...request, ...(options.fault ? { fault: options.fault } : {}) }, { thenClose: !options.keep });
     kept = options.keep === true;
-    return { evidence: report.evidence, session };
+    const second = report.secondInjected !== undefined ? { secondInjected: report.secondInjected } : {};
+    return { evidence: report.evidence, ...second, session };
   } finally {
     if (!kept) await session.close();
   }
@@ -169,6 +172,7 @@ export async function reproduceFault(
     injected: { what: before.what, before: before.value, after: after.value },
     serialBefore,
     evidence: run.evidence,
+    ...(run.secondInjected !== undefined ? { secondInjected: run.secondInjected } : {}),
   };
   if (!options.gdb) {
     const record = { type: 'golden' as const, moment: plan!.key, momentNs: 0, endNs: plan!.endNs ?? 0, evidence: golden!.evidence };

@@ -68,7 +68,7 @@ export class CampaignResult {
     readonly name: string,
     /** Faults in the whole campaign. */
     readonly total: number,
-    /** One golden run per moment. */
+    /** The golden runs: one for the campaign, or one per plan with a budget (see `GoldenRecord`). */
     readonly golden: readonly GoldenRecord[],
     records: readonly FaultRecord[],
     readonly fingerprint = '',

@@ -147,7 +147,7 @@ function faultRecord(fault: Fault, report: RunReport, verdict: Verdict): FaultRe
 }
 
 /** A fault run's verdict: `not-injected` if its moment never came, else the classifier's. */
-function verdictOf(campaign: ResolvedCampaign, report: RunReport, golden: GoldenRecord, fault: Fault): Verdict {
+export function verdictOf(campaign: ResolvedCampaign, report: RunReport, golden: GoldenRecord, fault: Fault): Verdict {
   if (!report.reached) {
     return { outcome: 'not-injected', reason: `the moment never came: the run ended (${report.evidence.end}) first` };
   }

@@ -1,11 +1,9 @@
 /**
- * A campaign's instruction skip, with the proof of what it skipped. On M-profile Thumb it is done
+ * A campaign's instruction skip, with the proof of what it skipped. On M profile (Thumb) it is done
  * here, faithful to the IT state — advanced as hardware (or a NOP patched in) would; elsewhere
  * the framework's skip (instruction lengths per architecture) does it. Another architecture with
  * state a skip must update besides the pc plugs in here.
  */
-import { thumbLength } from '../arch/architecture.js';
-import { InvalidArgumentError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { TriggerContext } from '../triggers/types.js';
 
@@ -52,39 +50,51 @@ export function advanceIt(it: number): number {
   return (it & 0b11100000) | ((it << 1) & 0b11111);
 }
 
-/** Whether the ELF's code is 32-bit ARM, where Thumb code (and M profile) may run. */
-const mayBeThumb = (qemu: FaultInjectionFramework) => qemu.elf?.machine === 'arm' && qemu.elf.bits === 32;
-
-/**
- * An instruction's bytes at `pc` (hex in memory order), read from the system address space: its
- * Thumb length on 32-bit ARM, else the 4 bytes there (trace moments carry what they executed).
- */
+/** An instruction's bytes at `pc` (hex in memory order), its length by the CPU's architecture, read from the system address space. */
 export async function instructionAt(qemu: FaultInjectionFramework, pc: number): Promise<SkippedInstruction> {
   const head = await qemu.readBytes(pc, 4, PHYSICAL);
-  const length = mayBeThumb(qemu) ? thumbLength(head) : 4;
+  const length = (await qemu.architecture()).instructionLength(head, undefined);
   return { pc, bytes: head.subarray(0, length).toString('hex') };
 }
 
-/** `xpsr` at the freeze: M profile has it; undefined elsewhere (A/R profile, other architectures). */
-async function xpsrAt(qemu: FaultInjectionFramework, ctx: TriggerContext): Promise<number | undefined> {
-  // A/R profile answers to `xpsr` too (its cpsr): only M profile is always Thumb with IT bits there.
-  if (!mayBeThumb(qemu) || (await qemu.architecture(ctx.cpu)).id !== 'arm-m') return undefined;
-  try {
-    return await ctx.registers.get('xpsr');
-  } catch (err) {
-    if (err instanceof InvalidArgumentError) return undefined;
-    throw err;
+/** Whether Thumb instruction bytes (hex, memory order) are an `IT` (0xbfXY, mask Y not 0; 0xbf00 is a NOP). */
+const isIt = (bytes: string) => bytes.length === 4 && bytes.slice(2, 4) === 'bf' && bytes[1] !== '0';
+
+/**
+ * Whether the `i`-th instruction of an executed sequence is outside any IT block, as the sequence
+ * shows: the four executed before it ran straight into it (consecutive in execution, each right
+ * after the other in memory: no branch, no exception between) and none is an `IT`. Else unknown.
+ */
+export function outsideItBlock(sequence: ReadonlyArray<{ pc: number; bytes: string; position: number }>, i: number): boolean {
+  for (let k = 1; k <= 4; k++) {
+    const prev = sequence[i - k];
+    const next = sequence[i - k + 1]!;
+    if (!prev || prev.position !== next.position - 1 || prev.pc + prev.bytes.length / 2 !== next.pc || isIt(prev.bytes)) return false;
   }
+  return true;
+}
+
+/** What the golden run already showed about the instruction at the moment. */
+export interface KnownInstruction {
+  /** Its bytes (hex, memory order). */
+  bytes?: string | undefined;
+  /** No IT block covers it (see {@link outsideItBlock}): the skip need not read the IT state. */
+  outsideIt?: boolean | undefined;
 }
 
 /**
  * Skips `count` instructions at the freeze `ctx`: the pc moves past them and, on M profile inside
  * an IT block, the IT state advances once per skipped instruction (skipping an `IT` instruction
- * itself leaves no IT block: what follows runs unconditionally, as under a NOP).
+ * itself leaves no IT block: what follows runs unconditionally, as under a NOP). Elsewhere the
+ * framework's skip does it.
  */
-export async function skipInstructions(qemu: FaultInjectionFramework, ctx: TriggerContext, count: number): Promise<SkipEffect> {
-  const xpsr = await xpsrAt(qemu, ctx);
-  if (xpsr === undefined) {
+export async function skipInstructions(
+  qemu: FaultInjectionFramework,
+  ctx: TriggerContext,
+  count: number,
+  known: KnownInstruction = {},
+): Promise<SkipEffect> {
+  if ((await qemu.architecture()).id !== 'arm-m') {
     const pcAfter = Number(await qemu.skip(count));
     const bytes = await qemu.readBytes(ctx.pc, pcAfter - ctx.pc, PHYSICAL);
     return { kind: 'skip', skipped: [{ pc: ctx.pc, bytes: bytes.toString('hex') }], pcAfter };
@@ -92,11 +102,12 @@ export async function skipInstructions(qemu: FaultInjectionFramework, ctx: Trigg
   const skipped: SkippedInstruction[] = [];
   let pc = ctx.pc;
   for (let i = 0; i < count; i++) {
-    const insn = await instructionAt(qemu, pc);
+    const insn = i === 0 && known.bytes ? { pc, bytes: known.bytes } : await instructionAt(qemu, pc);
     skipped.push(insn);
     pc += insn.bytes.length / 2;
   }
   const effect: SkipEffect = { kind: 'skip', skipped, pcAfter: pc };
+  const xpsr = known.outsideIt ? 0 : await ctx.registers.get('xpsr');
   const before = itState(xpsr);
   if (before !== 0) {
     let after = before;

@@ -7,7 +7,7 @@ import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { TriggerHandle } from '../triggers/types.js';
 import { accessMomentKey, pcMomentKey, type ResolvedMoment, type SymbolLookup } from './enumerate.js';
 import type { TraceMomentSpec } from './space.js';
-import { instructionAt } from './thumb.js';
+import { instructionAt, outsideItBlock } from './thumb.js';
 
 /** A moment read off the golden run, with its position there. */
 export interface TracedMoment {
@@ -42,9 +42,18 @@ export async function recordTraceMoments(
         const executed = await recording.stop();
         const bytes = new Map<number, string>();
         for (const { pc } of executed) if (!bytes.has(pc)) bytes.set(pc, (await instructionAt(qemu, pc)).bytes);
-        const moments = executed.map(({ pc, hit, count }) => ({
-          moment: { key: pcMomentKey(pc, hit), kind: 'pc' as const, pc, hit, bytes: bytes.get(pc)! },
-          position: Number(count),
+        const sequence = executed.map(({ pc, count }) => ({ pc, bytes: bytes.get(pc)!, position: Number(count) }));
+        const thumb = (await qemu.architecture()).id === 'arm-m';
+        const moments = executed.map(({ pc, hit }, i) => ({
+          moment: {
+            key: pcMomentKey(pc, hit),
+            kind: 'pc' as const,
+            pc,
+            hit,
+            bytes: sequence[i]!.bytes,
+            ...(thumb && outsideItBlock(sequence, i) ? { outsideIt: true as const } : {}),
+          },
+          position: sequence[i]!.position,
         }));
         return [key, moments];
       });

@@ -56,7 +56,7 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
     throw new InvalidArgumentError(`forNs must be a positive integer number of nanoseconds, got ${options.forNs}`);
   }
   const pending = deps.engine?.takeFailure();
-  if (pending) throw pending;
+  if (pending && !lostQemu(pending.cause ?? pending)) throw pending;
 
   const cleanups: Array<() => void> = [];
   try {
@@ -74,7 +74,9 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
         }
         if (options.stopOnReset) cleanups.push(deps.qmp.events.on('RESET', (e) => e.data['reason'] === 'guest-reset' && end('reset')));
         if (deps.engine) {
-          cleanups.push(deps.engine.onFailure(reject));
+          // A callback cut short by QEMU's end (its command failed because QEMU exited) is that
+          // end, which the exit then reports; any other failure is the run's.
+          cleanups.push(deps.engine.onFailure((err) => !lostQemu(err.cause ?? err) && reject(err)));
           cleanups.push(deps.engine.onHold((reason) => end(reason)));
         }
         const until = options.until;
@@ -129,7 +131,7 @@ export async function runGuest(deps: RunDeps, options: RunOptions = {}): Promise
   }
 }
 
-/** A failure that says QEMU went away: its connection closed, or it is known to have exited. */
+/** A failure that says QEMU went away: a connection to it closed, or it is known to have exited. */
 function lostQemu(err: unknown): boolean {
   return err instanceof ConnectionClosedError || err instanceof QemuExitedError;
 }

@@ -49,7 +49,7 @@ export interface LaunchOptions extends FrameworkOptions {
   memory?: string;
   /** Enable semihosting so the guest can print and exit with a code (default true). */
   semihosting?: boolean;
-  /** What a guest reset does: reboot the board (default) or end QEMU (`-no-reboot`). */
+  /** What a guest reset does: reboot the board (default) or end QEMU (`-no-reboot`; `run()` then ends with the exit). */
   onReset?: 'reboot' | 'exit';
   /**
    * Side channels to open: qtest, gdbstub and serial default to true. `hmp` (default false) adds

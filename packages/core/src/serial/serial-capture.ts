@@ -17,10 +17,16 @@ const DEFAULT_LIMIT = 1 << 20;
 /**
  * The guest UART's output as text, as it arrives. Only the last `limit` characters are kept
  * ({@link droppedChars} counts what was let go); the guest's bytes are never interpreted, only stored.
+ *
+ * A flooding guest sends a byte per socket write: the buffer may grow to twice the bound before
+ * it is cut back, so that cutting (a copy of the whole buffer) happens once per `limit` characters
+ * rather than once per byte. What is past the bound is never shown nor matched.
  */
 export class SerialCapture {
+  /** The output kept: its last `limit` characters are the capture, the rest awaits the next cut. */
   private buffer = '';
-  private dropped = 0;
+  /** Characters cut from the buffer's front so far. */
+  private cut = 0;
   private total = 0;
   private ended: Error | undefined;
   private readonly listeners = new Set<(text: string) => void>();
@@ -49,10 +55,10 @@ export class SerialCapture {
     if (!text) return;
     this.total += text.length;
     this.buffer += text;
-    if (this.buffer.length > this.limit) {
+    if (this.buffer.length > 2 * this.limit) {
       const cut = this.buffer.length - this.limit;
       this.buffer = this.buffer.slice(cut);
-      this.dropped += cut;
+      this.cut += cut;
     }
     for (const listener of this.listeners) listener(text);
     for (const wake of this.waiters) wake();
@@ -67,7 +73,7 @@ export class SerialCapture {
 
   /** Everything kept so far. */
   get text(): string {
-    return this.buffer;
+    return this.buffer.length > this.limit ? this.buffer.slice(-this.limit) : this.buffer;
   }
 
   /** Characters received in total, including those no longer kept. */
@@ -77,7 +83,7 @@ export class SerialCapture {
 
   /** Characters dropped from the front because of the size bound. */
   get droppedChars(): number {
-    return this.dropped;
+    return this.cut + Math.max(0, this.buffer.length - this.limit);
   }
 
   /** Calls `listener` with every new piece of output; returns the unsubscribe function. */
@@ -88,7 +94,7 @@ export class SerialCapture {
 
   /** Forgets the output kept so far (e.g. between phases of a test). */
   clear(): void {
-    this.dropped += this.buffer.length;
+    this.cut += this.buffer.length;
     this.buffer = '';
   }
 
@@ -103,10 +109,16 @@ export class SerialCapture {
     const regex =
       typeof pattern === 'string' ? new RegExp(escapeRegExp(pattern)) : new RegExp(pattern.source, pattern.flags.replace('g', ''));
     const startTotal = options.fresh ? this.total : 0;
+    // A literal that was not found so far can only end in what arrives next: the search need not
+    // go over the whole capture again for every byte of a flood.
+    const overlap = typeof pattern === 'string' ? pattern.length - 1 : undefined;
+    let searched = startTotal;
 
     return new Promise((resolve, reject) => {
       const check = () => {
-        const from = Math.max(0, startTotal - this.dropped);
+        const seenFrom = overlap === undefined ? startTotal : Math.max(startTotal, searched - overlap);
+        searched = this.total;
+        const from = Math.max(0, seenFrom - this.cut, this.buffer.length - this.limit);
         const match = regex.exec(this.buffer.slice(from));
         if (match) return finish(() => resolve(match));
         if (this.ended) {
@@ -137,7 +149,7 @@ export class SerialCapture {
   }
 
   private tailForError(): string {
-    const tail = this.buffer.slice(-400);
+    const tail = this.buffer.slice(-Math.min(400, this.limit));
     return tail ? `(serial output so far ends with: ${JSON.stringify(tail)})` : '(no serial output)';
   }
 }
