@@ -21,6 +21,7 @@ import {
 } from '@qemu-fault/core/campaign';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { registerBitsOf } from '../../packages/core/src/campaign/register-bits.js';
 
 const SYMBOLS: Record<string, { address: number; size: number }> = {
   guard: { address: 0x2000_0008, size: 4 },
@@ -36,6 +37,24 @@ const lookup: SymbolLookup = (name) => {
 };
 
 describe('fault space enumeration', () => {
+  it("flips every bit of a register as wide as the ELF's architecture has it, and refuses a name it lacks", () => {
+    const flips = (machine: string, bits: 32 | 64, name: string) =>
+      enumerateFaults(
+        faultSpace({ targets: registers(name as never), models: [bitFlip()], moments: [atTime(1)] }),
+        lookup,
+        undefined,
+        registerBitsOf({ machine, bits }),
+      );
+    expect(flips('aarch64', 64, 'x5').map((f) => f.action)).toEqual(Array.from({ length: 64 }, (_, bit) => ({ kind: 'bit-flip', bit })));
+    expect(flips('riscv', 64, 'a0')).toHaveLength(64);
+    expect(flips('riscv', 32, 'a0')).toHaveLength(32);
+    // 32-bit ARM: whichever profile names it (xpsr is M-profile's, cpsr A/R's).
+    expect(flips('arm', 32, 'xpsr')).toHaveLength(32);
+    expect(flips('arm', 32, 'cpsr')).toHaveLength(32);
+    expect(() => flips('riscv', 64, 'xpsr')).toThrow(InvalidArgumentError);
+    expect(() => flips('riscv', 64, 'xpsr')).toThrow(/a0/);
+  });
+
   it('expands a bit flip over every bit of a symbol, in a fixed order with stable ids', () => {
     const faults = enumerateFaults(faultSpace({ targets: [symbol('guard')], models: [bitFlip()], moments: [atTime(5_000_000)] }), lookup);
     expect(faults).toHaveLength(32);

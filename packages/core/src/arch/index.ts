@@ -52,10 +52,11 @@ export function architecturesOfElf(machine: string, bits: 32 | 64): Architecture
 
 /** Whether some architecture has a register called `name` (a campaign checks names before it knows the machine). */
 export function isRegisterName(name: unknown): boolean {
-  return typeof name === 'string' && ARCHITECTURES.some((arch) => lookup(arch, name) !== undefined);
+  return typeof name === 'string' && ARCHITECTURES.some((arch) => registerNamed(arch, name) !== undefined);
 }
 
-function lookup(arch: Architecture, name: string): RegisterSpec | undefined {
+/** `arch`'s register called `name` (its gdb name or an alias, any case), if it has one. */
+export function registerNamed(arch: Architecture, name: string): RegisterSpec | undefined {
   const lower = name.toLowerCase();
   return arch.registers.find((r) => r.name === lower || r.aliases.includes(lower));
 }
@@ -67,7 +68,7 @@ export function registerList(arch: Architecture): string {
 
 /** @throws {InvalidArgumentError} `arch` has no register called `name`; the message lists the ones it has. */
 export function findRegister(arch: Architecture, name: unknown): RegisterSpec {
-  const spec = typeof name === 'string' ? lookup(arch, name) : undefined;
+  const spec = typeof name === 'string' ? registerNamed(arch, name) : undefined;
   if (spec) return spec;
   throw new InvalidArgumentError(`unknown register ${describeValue(name)} on ${arch.title}; this machine has: ${registerList(arch)}`);
 }

@@ -17,9 +17,11 @@ import {
   type Fault,
   formatNs,
   goldenParts,
+  type RegisterBits,
   type ResolvedMoment,
   resolveMoment,
   resolveTarget,
+  type SymbolLookup,
   spaceParts,
   traceMoments,
 } from './enumerate.js';
@@ -28,6 +30,7 @@ import type { Trap } from './exit-traps.js';
 import { type GoldenPass, goldenPass } from './golden-pass.js';
 import { type Classifier, memorySignalName, type Signals } from './outcome.js';
 import type { ParamWrite, SessionConfig } from './qemu-session.js';
+import { registerBitsOf } from './register-bits.js';
 import { checkStopWhen, drawSample, type SampleSpec, type Sampling, type StopWhen } from './sample.js';
 import { checkPart, type FaultSpaceSpec, isTraceMoment, type TraceMomentSpec } from './space.js';
 import { traceKey } from './trace-moments.js';
@@ -179,13 +182,19 @@ export async function resolveCampaign(
   checkStopWhen(def.stopWhen, def.sample);
   const traces = faultSpaceCheck(() => traceMoments(def.space));
   let golden: GoldenPass | undefined;
-  if (traces.length) golden = await traceGoldenRun(def, session, traces, lookup, options.onSession);
+  const registerBits = registerBitsOf(elf);
+  if (traces.length) golden = await traceGoldenRun(def, session, traces, { lookup, registerBits }, options.onSession);
   const faults = faultSpaceCheck(() =>
-    enumerateFaults(def.space, lookup, (spec) => {
-      const traced = golden!.traced.get(traceKey(spec))!;
-      if (!traced.length) throw new CampaignConfigError(`moment ${describeTrace(spec)} is empty: the golden run never gets there`);
-      return traced.map((t) => t.moment);
-    }),
+    enumerateFaults(
+      def.space,
+      lookup,
+      (spec) => {
+        const traced = golden!.traced.get(traceKey(spec))!;
+        if (!traced.length) throw new CampaignConfigError(`moment ${describeTrace(spec)} is empty: the golden run never gets there`);
+        return traced.map((t) => t.moment);
+      },
+      registerBits,
+    ),
   );
   if (!traces.length) options.onSession?.(session);
   const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
@@ -231,14 +240,14 @@ function traceGoldenRun(
   def: CampaignDefinition,
   session: SessionConfig,
   traces: TraceMomentSpec[],
-  lookup: (name: string) => { address: number; size: number },
+  { lookup, registerBits }: { lookup: SymbolLookup; registerBits: RegisterBits },
   onSession: ((session: SessionConfig) => void) | undefined,
 ): Promise<GoldenPass> {
   const parts = spaceParts(def.space);
   const { targets, moments } = faultSpaceCheck(() => {
     for (const part of parts) checkPart(part);
     return {
-      targets: parts.flatMap((p) => p.targets.map((t) => resolveTarget(t, lookup))),
+      targets: parts.flatMap((p) => p.targets.map((t) => resolveTarget(t, lookup, registerBits))),
       moments: goldenParts(def.space).flatMap((p) => p.moments.flatMap((m) => (isTraceMoment(m) ? [] : [resolveMoment(m, lookup)]))),
     };
   });

@@ -22,7 +22,7 @@ import {
 /** A target with its address resolved. */
 export type ResolvedTarget =
   | { label: string; kind: 'memory'; address: number; length: number }
-  | { label: string; kind: 'register'; register: RegisterName }
+  | { label: string; kind: 'register'; register: RegisterName; bits: number }
   | { label: string; kind: 'instruction' };
 
 /** One concrete thing done at the moment. */
@@ -64,6 +64,9 @@ export interface Fault {
 
 /** Finds a symbol's address and size (the kernel ELF's table). */
 export type SymbolLookup = (name: string) => { address: number; size: number };
+
+/** A register's width in bits on the campaign's machine (32 when not told: every register of a 32-bit core). */
+export type RegisterBits = (name: RegisterName) => number;
 
 /** Which part of a split run this is: shard `index` (0-based) of `count`. */
 export interface Shard {
@@ -115,7 +118,7 @@ export function resolveMoment(m: Exclude<MomentSpec, TraceMomentSpec>, lookup: S
 }
 
 /** Resolves a target's symbol, size and label. */
-export function resolveTarget(t: TargetSpec, lookup: SymbolLookup): ResolvedTarget {
+export function resolveTarget(t: TargetSpec, lookup: SymbolLookup, registerBits: RegisterBits = () => 32): ResolvedTarget {
   switch (t.kind) {
     case 'memory':
       return { label: t.name ?? `${hex(t.address)}[${t.length}]`, kind: 'memory', address: t.address, length: t.length };
@@ -129,7 +132,7 @@ export function resolveTarget(t: TargetSpec, lookup: SymbolLookup): ResolvedTarg
       return { label, kind: 'memory', address: sym.address + offset, length };
     }
     case 'register':
-      return { label: t.register, kind: 'register', register: t.register };
+      return { label: t.register, kind: 'register', register: t.register, bits: registerBits(t.register) };
     case 'instruction':
       return { label: 'insn', kind: 'instruction' };
   }
@@ -137,7 +140,7 @@ export function resolveTarget(t: TargetSpec, lookup: SymbolLookup): ResolvedTarg
 
 /** The concrete actions `model` gives on `target`; empty when the model does not fit it. */
 export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Array<{ action: FaultAction; label: string }> {
-  const width = target.kind === 'memory' ? target.length * 8 : target.kind === 'register' ? 32 : 0;
+  const width = target.kind === 'memory' ? target.length * 8 : target.kind === 'register' ? target.bits : 0;
   const pickBits = (bits: number[] | undefined) => {
     if (!bits) return Array.from({ length: width }, (_, i) => i);
     const bad = bits.find((b) => b >= width);
@@ -207,7 +210,7 @@ export function traceMoments(space: FaultSpaceSpec): TraceMomentSpec[] {
  * {@link CampaignConfigError} if it is empty, or an id repeats (the same fault listed twice would
  * be run twice and counted twice).
  */
-export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup, traced?: TraceResolver): Fault[] {
+export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup, traced?: TraceResolver, registerBits?: RegisterBits): Fault[] {
   const parts = Array.isArray(space) ? space : [space];
   if (!parts.length) throw new CampaignConfigError('the fault space is empty: it has no parts (give targets, models and moments)');
   const faults: Fault[] = [];
@@ -216,8 +219,12 @@ export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup, tra
     let listed: PartFault[];
     if (isPairSpec(part)) {
       checkPairSpec(part);
-      listed = combinePairs(partFaults(part.first, lookup, traced), partFaults(part.second, lookup, traced), part.withinNs);
-    } else listed = partFaults(part, lookup, traced);
+      listed = combinePairs(
+        partFaults(part.first, lookup, traced, registerBits),
+        partFaults(part.second, lookup, traced, registerBits),
+        part.withinNs,
+      );
+    } else listed = partFaults(part, lookup, traced, registerBits);
     for (const fault of listed) {
       if (ids.has(fault.id)) throw new CampaignConfigError(`fault '${fault.id}' is listed twice in the fault space`);
       ids.add(fault.id);
@@ -235,9 +242,14 @@ export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup, tra
 }
 
 /** The faults of one part, unnumbered, in order: moment, target, model, parameter. */
-function partFaults(part: FaultSpacePart, lookup: SymbolLookup, traced: TraceResolver | undefined): PartFault[] {
+function partFaults(
+  part: FaultSpacePart,
+  lookup: SymbolLookup,
+  traced: TraceResolver | undefined,
+  registerBits: RegisterBits | undefined,
+): PartFault[] {
   checkPart(part);
-  const targets = part.targets.map((t) => resolveTarget(t, lookup));
+  const targets = part.targets.map((t) => resolveTarget(t, lookup, registerBits));
   const out: PartFault[] = [];
   const moments = part.moments.flatMap((spec) => {
     if (!isTraceMoment(spec)) return [resolveMoment(spec, lookup)];
