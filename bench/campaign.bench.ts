@@ -55,7 +55,8 @@ async function measure(
   return { rate: last.ratePerSec, wallMs, faults: result.records.length };
 }
 
-export async function benchCampaign(workers = availableParallelism() + 1, freshSubset = 60): Promise<void> {
+/** Prints the snapshot and fresh rates; resolves with the snapshot campaign's fault-run rate (runs/s). */
+export async function benchCampaign(workers = availableParallelism() + 1, freshSubset = 60): Promise<number> {
   const snapshot = await measure('snapshot', workers);
   const step = Math.max(1, Math.floor(snapshot.faults / freshSubset));
   const fresh = await measure('fresh', workers, (f) => f.index % step === 0);
@@ -63,4 +64,5 @@ export async function benchCampaign(workers = availableParallelism() + 1, freshS
   console.log(
     `${`campaign: 1-bit flips, 1 ms runs, ${workers} workers/${availableParallelism()} CPUs`.padEnd(44)} snapshot ${snapshot.rate.toFixed(1).padStart(7)} runs/s (${snapshot.faults} faults, ${(snapshot.wallMs / 1000).toFixed(1)} s end to end: ${((snapshot.faults / snapshot.wallMs) * 1000).toFixed(1)}/s)   fresh QEMU per fault ${fresh.rate.toFixed(1).padStart(6)} runs/s (${fresh.faults} faults)   ratio ${ratio.toFixed(1)}x   (goal ≥ 10x and ≥ 200 runs/s)`,
   );
+  return snapshot.rate;
 }

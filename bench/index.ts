@@ -4,7 +4,7 @@
  * its goal and MET/MISSED, then the suite-level figures (system QEMU) and the campaign.
  *
  *   pnpm bench [section ...]   sections: launch roundtrips emulation latency soak fixture
- *                              workers suite profile campaign memory (default: all)
+ *                              workers suite profile campaign moments memory (default: all)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { QEMU_DIR_VARIABLE } from '../packages/core/src/launch/qemu-binary.js';
@@ -14,6 +14,7 @@ import { benchLaunchCycle, benchRoundTrips } from './core.bench.js';
 import { type Figure, printTable } from './measure.js';
 import { benchMemory } from './memory.bench.js';
 import { benchDeterminismSoak, benchEmulationSpeed, benchTriggerLatency } from './time.bench.js';
+import { benchManyMoments, benchTraceCampaign } from './trace-campaign.bench.js';
 import { benchExamplesSuite, benchFixture, benchWorkers, profileRun } from './vitest.bench.js';
 
 const asked = process.argv.slice(2);
@@ -25,6 +26,14 @@ console.log(
     .join(' ')} (a shared machine: every figure depends on it)`,
 );
 
+/**
+ * QEMU releases whose guest time differs on purpose of QEMU's (documented in the README, tested in
+ * test/integration/time.test.ts): their soak outcome is compared only among themselves.
+ */
+const DOCUMENTED_APART: Record<string, string> = {
+  '7.2': "7.2's mps2 SysTick ticks every 2 ms, not 1 ms (README, Time and triggers)",
+};
+
 /** One soak outcome per version: the same scenario must give the same answer on every QEMU. */
 const soakOutcomes = new Map<string, ReadonlySet<string>>();
 
@@ -33,7 +42,7 @@ for (const qemu of qemusUnderTest()) {
   if (qemu.dir) process.env[QEMU_DIR_VARIABLE] = qemu.dir;
   else delete process.env[QEMU_DIR_VARIABLE];
   const figures: Figure[] = [];
-  if (wants('launch')) figures.push(await benchLaunchCycle());
+  if (wants('launch')) figures.push(...(await benchLaunchCycle()));
   if (wants('roundtrips')) figures.push(...(await benchRoundTrips()));
   if (wants('emulation')) figures.push(...(await benchEmulationSpeed()));
   if (wants('latency')) figures.push(await benchTriggerLatency());
@@ -61,20 +70,13 @@ if (wants('profile')) {
 if (suite.length) printTable('suites (system QEMU)', suite);
 if (wants('campaign')) {
   console.log('');
-  await benchCampaign();
+  await benchTraceCampaign(await benchCampaign());
 }
+if (wants('moments')) await benchManyMoments();
 if (wants('memory')) {
   console.log('');
   await benchMemory();
 }
-
-/**
- * QEMU releases whose guest time differs on purpose of QEMU's (documented in the README, tested in
- * test/integration/time.test.ts): their soak outcome is compared only among themselves.
- */
-const DOCUMENTED_APART: Record<string, string> = {
-  '7.2': "7.2's mps2 SysTick ticks every 2 ms, not 1 ms (README, Time and triggers)",
-};
 
 /** The soak's outcomes compared across versions: one outcome for all, bar documented differences. */
 function acrossVersions(outcomes: ReadonlyMap<string, ReadonlySet<string>>): Figure[] {

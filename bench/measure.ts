@@ -1,9 +1,24 @@
+import { readFileSync } from 'node:fs';
+
 /** Small timing helpers for side-by-side benchmarks: interleaved runs, medians, figures against goals. */
 
 export interface Sample {
   name: string;
   /** Per-iteration times in milliseconds. */
   times: number[];
+  /** CPU time of this process and its exited children (QEMU, Vitest's workers) over all iterations, ms. */
+  cpuMs: number;
+}
+
+/**
+ * CPU time so far of this process and of its children that have exited and been waited for
+ * (`/proc/self/stat`: utime, stime, cutime, cstime; children's include their own children's):
+ * QEMUs we launched, Vitest's workers and the QEMUs they launched. 10 ms ticks: sum many runs.
+ */
+export function cpuMsWithChildren(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) * 10; // USER_HZ = 100
 }
 
 export function median(values: readonly number[]): number {
@@ -17,12 +32,15 @@ export function median(values: readonly number[]): number {
  * (other jobs on a shared host) hits both sides alike. `warmup` rounds are not recorded.
  */
 export async function interleave(candidates: Record<string, () => Promise<void>>, iterations: number, warmup = 3): Promise<Sample[]> {
-  const samples = Object.keys(candidates).map((name) => ({ name, times: [] as number[] }));
+  const samples: Sample[] = Object.keys(candidates).map((name) => ({ name, times: [], cpuMs: 0 }));
   for (let round = 0; round < warmup + iterations; round++) {
     for (const sample of samples) {
+      const cpu = cpuMsWithChildren();
       const start = performance.now();
       await candidates[sample.name]!();
-      if (round >= warmup) sample.times.push(performance.now() - start);
+      if (round < warmup) continue;
+      sample.times.push(performance.now() - start);
+      sample.cpuMs += cpuMsWithChildren() - cpu;
     }
   }
   return samples;

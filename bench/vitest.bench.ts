@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { startVitest } from 'vitest/node';
 import { type CpuProfile, formatProfile, profileCpu } from './cpu-profile.js';
-import { costRatio, type Figure, median, speedRatio } from './measure.js';
+import { costRatio, cpuMsWithChildren, type Figure, median, speedRatio } from './measure.js';
 import { COUNT } from './vitest-project/tests.js';
 
 const project = fileURLToPath(new URL('./vitest-project/', import.meta.url));
@@ -23,9 +23,15 @@ interface Run {
   examples?: boolean;
 }
 
-/** Wall time of one `vitest run`, ms. */
-async function vitestRun(run: Run): Promise<number> {
+/** What one `vitest run` took: wall time, and CPU time of this process, its workers and their QEMUs, ms. */
+interface Took {
+  wallMs: number;
+  cpuMs: number;
+}
+
+async function vitestRun(run: Run): Promise<Took> {
   process.env.QF_BENCH_WARM = run.warm ? '1' : '0';
+  const cpu = cpuMsWithChildren();
   const start = performance.now();
   const vitest = await startVitest('test', run.filters, {
     root: run.examples ? examples : project,
@@ -40,20 +46,25 @@ async function vitestRun(run: Run): Promise<number> {
   // startVitest sets a failing exit code on failures; ours are reported by throwing.
   process.exitCode = undefined;
   if (failed) throw new Error(`${failed} benchmark tests failed (${run.filters.join(' ') || 'examples'})`);
-  return performance.now() - start;
+  return { wallMs: performance.now() - start, cpuMs: cpuMsWithChildren() - cpu };
 }
 
-/** `rounds` interleaved runs of each variant; median wall times, ms. */
-async function medians<K extends string>(variants: Record<K, Run>, rounds: number): Promise<Record<K, number>> {
-  const times = Object.fromEntries(Object.keys(variants).map((k) => [k, [] as number[]])) as unknown as Record<K, number[]>;
+/** `rounds` interleaved runs of each variant; median wall times and CPU times, ms. */
+async function medians<K extends string>(
+  variants: Record<K, Run>,
+  rounds: number,
+): Promise<Record<K, number> & { cpu: Record<K, number> }> {
+  const keys = Object.keys(variants) as K[];
+  const took = Object.fromEntries(keys.map((k) => [k, [] as Took[]])) as unknown as Record<K, Took[]>;
   for (let r = 0; r < rounds; r++) {
-    for (const key of Object.keys(variants) as K[]) times[key].push(await vitestRun(variants[key]));
+    for (const key of keys) took[key].push(await vitestRun(variants[key]));
   }
-  return Object.fromEntries(Object.entries<number[]>(times).map(([k, t]) => [k, median(t)])) as Record<K, number>;
+  const of = (pick: (t: Took) => number) => Object.fromEntries(keys.map((k) => [k, median(took[k].map(pick))])) as Record<K, number>;
+  return { ...of((t) => t.wallMs), cpu: of((t) => t.cpuMs) };
 }
 
 /** Per test, with Vitest's own per-run and per-test costs (a file of empty tests) taken out. */
-export async function benchFixture(rounds = 5): Promise<Figure[]> {
+export async function benchFixture(rounds = 2): Promise<Figure[]> {
   const m = await medians(
     {
       empty: { filters: ['empty.fault'], workers: 1, warm: true },
@@ -71,7 +82,7 @@ export async function benchFixture(rounds = 5): Promise<Figure[]> {
 }
 
 /** bench/vitest-project's throughput files (80 tests, each running the firmware to its end). */
-export async function benchWorkers(rounds = 3): Promise<Figure[]> {
+export async function benchWorkers(rounds = 2): Promise<Figure[]> {
   const m = await medians(
     {
       one: { filters: ['throughput-'], workers: 1, warm: true },
@@ -79,11 +90,15 @@ export async function benchWorkers(rounds = 3): Promise<Figure[]> {
     },
     rounds,
   );
-  return [speedRatio('suite of 80 runs, 2 workers vs 1 (warm)', m.two, m.one, 1.7, ['2 workers', '1 worker'])];
+  const speedUp = speedRatio('suite of 80 runs, 2 workers vs 1 (warm)', m.two, m.one, 1.7, ['2 workers', '1 worker']);
+  // The CPU both need, and how many cores each kept busy: what 2 workers can gain at most.
+  const busy = (k: 'one' | 'two') => `${(m.cpu[k] / 1000).toFixed(1)} s CPU, ${(m.cpu[k] / m[k]).toFixed(2)} cores busy`;
+  speedUp.detail += `; 1 worker ${busy('one')}; 2 workers ${busy('two')}`;
+  return [speedUp];
 }
 
 /** The examples' fault suite end to end (8 files, 15 tests), cold and warm, 1 and 2 workers. */
-export async function benchExamplesSuite(rounds = 3): Promise<Figure[]> {
+export async function benchExamplesSuite(rounds = 2): Promise<Figure[]> {
   const m = await medians(
     {
       cold1: { filters: [], workers: 1, warm: false, examples: true },
@@ -93,12 +108,16 @@ export async function benchExamplesSuite(rounds = 3): Promise<Figure[]> {
     },
     rounds,
   );
-  const line = (title: string, ms: number): Figure => ({ title, detail: '', shown: `${(ms / 1000).toFixed(2)} s` });
+  const line = (title: string, key: keyof typeof m.cpu): Figure => ({
+    title,
+    detail: `CPU ${(m.cpu[key] / 1000).toFixed(2)} s (${(m.cpu[key] / m[key]).toFixed(2)} cores busy)`,
+    shown: `${(m[key] / 1000).toFixed(2)} s`,
+  });
   return [
-    line("examples' suite, cold, 1 worker", m.cold1),
-    line("examples' suite, warm, 1 worker", m.warm1),
-    line("examples' suite, cold, 2 workers", m.cold2),
-    line("examples' suite, warm, 2 workers", m.warm2),
+    line("examples' suite, cold, 1 worker", 'cold1'),
+    line("examples' suite, warm, 1 worker", 'warm1'),
+    line("examples' suite, cold, 2 workers", 'cold2'),
+    line("examples' suite, warm, 2 workers", 'warm2'),
     speedRatio("examples' suite, 2 workers vs 1 (warm)", m.warm2, m.warm1, 1.7, ['2 workers', '1 worker']),
   ];
 }
@@ -106,7 +125,7 @@ export async function benchExamplesSuite(rounds = 3): Promise<Figure[]> {
 /** Where the CPU goes in one run of `run` (see cpu-profile.ts), with its wall time. */
 export async function profileRun(title: string, run: Run): Promise<Figure> {
   const sampler = profileCpu();
-  const ms = await vitestRun(run);
+  const { wallMs: ms } = await vitestRun(run);
   const profile: CpuProfile = sampler.stop();
   const total = Object.entries(profile)
     .filter(([kind]) => kind !== 'QEMU vCPU threads')

@@ -14,4 +14,7 @@ export default defineConfig({
       warm: process.env.QF_BENCH_WARM !== '0',
     }),
   ],
+  // The throughput files use the built packages (as a user's suite does): loaded by Node itself,
+  // not transformed and served by Vitest's main process, which would take CPU a real suite does not.
+  test: { server: { deps: { external: [/\/packages\/(core|vitest-plugin)\/dist\//] } } },
 });

@@ -115,7 +115,7 @@ describe('snapshots that cannot be taken', () => {
     const error = await runCampaign(definition, { workers: 1, resultsFile, snapshotDir: dir }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(SnapshotError);
     expect((error as Error).message).toMatch(
-      /could not save snapshot 'base' .*recorded\.qcow2.*: (Error while writing VM state|ram_save_setup failed): .* — out of disk space\? The disk holding the snapshot images may be full/,
+      /could not save snapshot 'base' .*worker0\.qcow2.*: (Error while writing VM state|ram_save_setup failed): .* — out of disk space\? The disk holding the snapshot images may be full/,
     );
     expect((await readResultsFile(resultsFile)).header.name).toBe('test');
     await expectNothingLeft(definition);

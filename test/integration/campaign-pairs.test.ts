@@ -3,7 +3,7 @@
 // pairs of skips, one in each comparison loop, grant access. A pair whose second moment never
 // comes is the single fault it starts with.
 
-import { runCampaign } from '@qemu-fault/core/campaign';
+import { formatFaultTrace, reproduceFault, runCampaign } from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import pinDupPairs from '../../examples/campaigns/pin-dup-pairs.campaign.js';
 
@@ -42,5 +42,11 @@ describe('double faults (pairs)', () => {
     const some = new Set([both!.index, unreached[0]!.index, granted.at(-1)!.index]);
     const fresh = await runCampaign(pinDupPairs, { workers: 2, reuse: 'fresh', only: (f) => some.has(f.index) });
     expect(fresh.records).toEqual(result.records.filter((r) => some.has(r.index)));
+
+    // Reproduced alone, a pair says both were injected, and ends as its record.
+    const { trace } = await reproduceFault(pinDupPairs, both!.id);
+    expect(trace.secondInjected).toBe(true);
+    expect(trace.verdict).toEqual({ outcome: both!.outcome, reason: both!.reason });
+    expect(formatFaultTrace(trace)).toContain('second:   insn skip 1 @ pc 0x3a4#8: injected');
   });
 });

@@ -12,7 +12,8 @@ async function cuts(definition: Parameters<typeof runCampaign>[0]) {
   return result.records.map((r) => [
     r.moment.replace('write nvm#', ''),
     r.outcome,
-    /nvm: (ok seq \d|blank|corrupt)/.exec(r.evidence.serial ?? '')?.[1],
+    // The serial output runs from the first boot: what counts is what the boot after the cut said.
+    /nvm: (ok seq \d|blank|corrupt)/.exec((r.evidence.serial ?? '').split('boot:').at(-1)!)?.[1],
   ]);
 }
 

@@ -1,18 +1,19 @@
 // `qemu-fault campaign` end to end: a JSON config with every outcome class, the progress-less CLI
-// run, the JSON and HTML reports — the HTML opened in a real headless Chromium.
+// run, the JSON and HTML reports — the HTML opened in a real headless Chromium, its numbers read
+// from the page: the plot, the bit × outcome heatmaps, the source lines, the filters, a sample's
+// rates and intervals, the baseline difference.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OUTCOME_COLOURS, OUTCOMES, type Outcome } from '@qemu-fault/core/campaign';
-import { chromium } from 'playwright-core';
+import { CampaignResult, OUTCOME_COLOURS, OUTCOMES, type Outcome, writeCampaignReport } from '@qemu-fault/core/campaign';
 import { describe, expect, it } from 'vitest';
 import { campaignCommand } from '../../packages/core/src/cli/campaign.js';
+import { withChromium } from '../support/browser.js';
 import { expectNothingLeft } from '../support/campaigns.js';
 import { captureOutput } from '../support/cli-output.js';
+import { guardFlipRecord } from '../support/fault-records.js';
 import { firmware } from '../support/firmware.js';
 import { scratchDir } from '../support/scratch.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** One fault per outcome class, in JSON (data only, as a config file without code). */
 function allOutcomesConfig(marker: string): object {
@@ -70,7 +71,7 @@ describe('qemu-fault campaign', () => {
     expect(run.printed.join('\n')).toMatch(/campaign 'all-outcomes': 5\/5 faults run/);
     expect(existsSync(join(outDir, 'results.jsonl'))).toBe(true);
     const json = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as {
-      records: Array<{ target: string; outcome: Outcome }>;
+      records: Array<{ target: string; outcome: Outcome; fault: { action: { bit: number } } }>;
       counts: Record<Outcome, number>;
     };
     expect(Object.fromEntries(json.records.map((r) => [r.target, r.outcome]))).toEqual({
@@ -82,18 +83,7 @@ describe('qemu-fault campaign', () => {
     });
     await expectNothingLeft({ marker });
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    try {
+    await withChromium(async (browser) => {
       const page = await browser.newPage();
       const requests: string[] = [];
       page.on('request', (request) => void requests.push(request.url()));
@@ -114,6 +104,26 @@ describe('qemu-fault campaign', () => {
       const reproduce = page.locator('#faults tbody tr code.reproduce');
       expect(await reproduce.count()).toBe(5);
       expect(await reproduce.first().textContent()).toBe(`qemu-fault campaign ${config} --reproduce 'guard flip bit 12 @ 5ms'`);
+      // Per target a bit position × outcome heatmap: the flipped bit holds each target's one fault.
+      for (const r of json.records) {
+        const cell = page.locator(
+          `#heatmaps rect[data-target="${r.target}"][data-bit="${r.fault.action.bit}"][data-outcome="${r.outcome}"]`,
+        );
+        expect(await cell.getAttribute('data-count'), r.target).toBe('1');
+      }
+      const counted = (selector: string, key: string) =>
+        page.locator(selector).evaluateAll((els, k) => els.reduce((n, el) => n + Number(el.getAttribute(`data-${k}`)), 0), key);
+      expect(await counted('#heatmaps rect', 'count')).toBe(5);
+      // Per function and source line: the moment's line of every fault, the totals add up.
+      expect(await counted('#lines tbody tr', 'total')).toBe(5);
+      expect(await page.locator('#lines tbody tr').first().getAttribute('data-line')).toMatch(/\.[chS]:\d+$/);
+      expect(await page.locator('#faults tbody tr[data-outcome="hang"] td.where').textContent()).toMatch(/ended in \S+ \S+\.[chS]:\d+/);
+      // Outcome filters hide an outcome's faults in the table and the heatmaps.
+      await page.locator('input.filter[value="masked"]').uncheck();
+      expect(await page.locator('#faults tbody tr:visible').count()).toBe(4);
+      expect(await page.locator('#heatmaps rect[data-outcome="masked"]:visible').count()).toBe(0);
+      await page.locator('input.filter[value="masked"]').check();
+      expect(await page.locator('#faults tbody tr:visible').count()).toBe(5);
       // Sortable by outcome: worst first, then the other way round.
       const firstOutcome = () => page.locator('#faults tbody tr').first().getAttribute('data-outcome');
       await page.locator('#faults th[data-kind="severity"] button').click();
@@ -121,8 +131,49 @@ describe('qemu-fault campaign', () => {
       await page.locator('#faults th[data-kind="severity"] button').click();
       expect(await firstOutcome()).toBe('masked');
       expect((await page.screenshot()).length).toBeGreaterThan(1000);
-    } finally {
-      await browser.close();
-    }
+    });
+  });
+
+  it('shows a sample’s rates with their intervals and the difference from a baseline, as the result has them', async () => {
+    const outcomes: Outcome[] = ['silent', 'masked', 'detected', 'silent', 'masked', 'masked', 'hang', 'detected'];
+    const now = new CampaignResult(
+      'now',
+      40,
+      [],
+      outcomes.map((o, i) => guardFlipRecord(i, i, o)),
+    );
+    now.sampling = { seed: 3, size: 8, population: 40, confidence: 0.9 };
+    const before = new CampaignResult(
+      'before',
+      40,
+      [],
+      outcomes.map((o, i) => guardFlipRecord(i, i, i < 2 ? 'detected' : o)),
+    );
+    const comparison = now.compare(before);
+    const dir = await scratchDir('qf-report-');
+    const html = join(dir, 'report.html');
+    await writeCampaignReport(now, { html }, { comparison });
+    await withChromium(async (browser) => {
+      const page = await browser.newPage();
+      await page.goto(`file://${html}`);
+      for (const rate of now.rates()) {
+        const row = page.locator(`#rates tr[data-outcome="${rate.outcome}"]`);
+        expect(Number(await row.getAttribute('data-rate'))).toBe(rate.rate);
+        expect(Number(await row.getAttribute('data-low'))).toBe(rate.low);
+        expect(Number(await row.getAttribute('data-high'))).toBe(rate.high);
+        // What a person reads: the percentages.
+        expect(await row.locator('td').nth(3).textContent()).toBe(`${(100 * rate.low).toFixed(1)}% – ${(100 * rate.high).toFixed(1)}%`);
+      }
+      expect(await page.locator('#sample').textContent()).toMatch(
+        /^8 faults drawn of 40 \(sample size 8, seed 3\); Wilson intervals at 90\.0% confidence/,
+      );
+      // The baseline: fault #0 got worse (detected → silent), #1 better (detected → masked).
+      expect(await page.locator('#baseline-counts [data-count="worse"] b').textContent()).toBe('1');
+      expect(await page.locator('#baseline-counts [data-count="better"] b').textContent()).toBe('1');
+      expect(await page.locator('#baseline-counts [data-count="unchanged"] b').textContent()).toBe('6');
+      expect(await page.locator('#baseline tbody tr[data-change="worse"]').getAttribute('data-id')).toBe('guard flip bit 0 @ 5ms');
+      // No kernel known (a result built by hand): the report says why there are no source lines.
+      expect(await page.locator('#lines-missing').textContent()).toMatch(/does not name its kernel/);
+    });
   });
 });

@@ -1,8 +1,9 @@
 // Reproducing one fault: the trace from a fresh boot matches the campaign's record, the CLI prints
 // it, and with a debugger the QEMU waits stopped right after the injection (checked through the
 // project's own gdb client: the pc, the flipped byte, a step that runs on).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readElf } from '@qemu-fault/core';
 import { atPc, faultSpace, instruction, reproduceFault, runCampaign, skip, UnknownFaultError } from '@qemu-fault/core/campaign';
@@ -11,10 +12,13 @@ import { pinCounterCampaign } from '../../examples/campaigns/pin-counter.js';
 import { campaignCommand } from '../../packages/core/src/cli/campaign.js';
 import { GdbClient } from '../../packages/core/src/gdb/gdb-client.js';
 import { captureOutput } from '../support/cli-output.js';
+import { cleanEnv, eventually } from '../support/processes.js';
 
 const pinElf = (app: 'pin' | 'pin_dup') => readElf(fileURLToPath(pinCounterCampaign(app).kernel as URL));
 
 const PIN_CONFIG = 'examples/campaigns/pin.campaign.ts';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'packages/core/src/cli/main.ts');
 
 describe('reproducing a fault', () => {
   it('gives the record the campaign gave, with what was injected and the serial output', { timeout: 90_000 }, async () => {
@@ -31,7 +35,7 @@ describe('reproducing a fault', () => {
     expect(trace.evidence).toEqual(record.evidence);
     expect(trace.injected).toMatchObject({ before: '0x03', after: '0x0b' });
     expect(trace.serialBefore).toBe('boot: mps2-an385 pin\n');
-    expect(trace.evidence.serial).toMatch(/^pin: denied\ntries_left: 10\n/);
+    expect(trace.evidence.serial).toMatch(/^boot: mps2-an385 pin\npin: denied\ntries_left: 10\n/);
     expect(trace.moment.pc).toBe((await pinElf('pin')).symbol('verify_pin').address);
   });
 
@@ -91,6 +95,33 @@ describe('reproducing a fault', () => {
       await gdb.close();
     } finally {
       await skipped.gdb!.close();
+    }
+  });
+
+  it('from the command line with --gdb, waits stopped after the injection until interrupted', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'campaign', PIN_CONFIG, '--reproduce', '#3', '--gdb'], {
+      cwd: ROOT,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      expect(await eventually(() => /gdbstub listens on (\S+):/.test(out), 30_000), out).toBe(true);
+      const socket = /gdbstub listens on (\S+):/.exec(out)![1]!;
+      const pc = Number.parseInt(/stopped right after the injection, at pc 0x([0-9a-f]+)/.exec(out)![1]!, 16);
+      expect(out).toContain(`gdb-multiarch ${fileURLToPath(pinCounterCampaign('pin').kernel as URL)} -ex 'target remote ${socket}'`);
+      const gdb = await GdbClient.connect(socket);
+      expect(await gdb.readRegister('pc')).toBe(pc);
+      await gdb.close();
+      // Still waiting for the developer: Ctrl-C ends it, QEMU and its dir with it.
+      expect(existsSync(socket)).toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(await eventually(() => !existsSync(dirname(socket)))).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });

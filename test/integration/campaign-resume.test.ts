@@ -79,7 +79,7 @@ describe('sharding', () => {
     const whole = await runCampaign(definition, { workers: 2 });
     expect(merged.records).toEqual(whole.records);
     expect(merged.golden).toEqual(whole.golden);
-    expect(merged.counts()).toEqual({ silent: 24, hang: 0, crash: 0, detected: 24, masked: 0 });
+    expect(merged.counts()).toEqual({ silent: 24, hang: 0, crash: 0, detected: 24, masked: 0, 'not-injected': 0 });
     await expectNothingLeft(definition);
   });
 });

@@ -27,6 +27,8 @@ export interface BoardUnderTest {
   wideBranch: boolean;
   /** Ticks every 2 ms on QEMU 7.2 (Cortex-M SysTick); every 1 ms elsewhere. */
   slowTickOn72: boolean;
+  /** The firmware's handler of unexpected exceptions (a crash). */
+  crashHandler: string;
 }
 
 const VIRT_PL061 = { path: '/machine/unattached/device[6]', line: 0, lines: 8 };
@@ -42,6 +44,7 @@ export const ARCH_BOARDS: readonly BoardUnderTest[] = [
     firstArgument: 'r0',
     wideBranch: true,
     slowTickOn72: true,
+    crashHandler: 'HardFault_Handler',
   },
   {
     board: 'riscv32-virt',
@@ -53,6 +56,7 @@ export const ARCH_BOARDS: readonly BoardUnderTest[] = [
     firstArgument: 'a0',
     wideBranch: true,
     slowTickOn72: false,
+    crashHandler: 'fault_handler',
   },
   {
     board: 'sifive_e',
@@ -65,6 +69,7 @@ export const ARCH_BOARDS: readonly BoardUnderTest[] = [
     firstArgument: 'a0',
     wideBranch: true,
     slowTickOn72: false,
+    crashHandler: 'fault_handler',
   },
   {
     board: 'riscv64-virt',
@@ -76,6 +81,7 @@ export const ARCH_BOARDS: readonly BoardUnderTest[] = [
     firstArgument: 'a0',
     wideBranch: true,
     slowTickOn72: false,
+    crashHandler: 'fault_handler',
   },
   {
     board: 'aarch64-virt',
@@ -88,6 +94,7 @@ export const ARCH_BOARDS: readonly BoardUnderTest[] = [
     firstArgument: 'x0',
     wideBranch: false,
     slowTickOn72: false,
+    crashHandler: 'fault_handler',
   },
   {
     board: 'arm-virt',
@@ -100,6 +107,7 @@ export const ARCH_BOARDS: readonly BoardUnderTest[] = [
     firstArgument: 'r0',
     wideBranch: false,
     slowTickOn72: false,
+    crashHandler: 'fault_handler',
   },
 ];
 

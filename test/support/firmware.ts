@@ -12,7 +12,7 @@ export type Board =
   | 'arm-virt'
   | 'xlnx-zcu102-r5';
 
-/** Path of an example firmware ELF (built by `make -C examples/firmware`, see global-setup). */
+/** Path of an example firmware ELF (`app`, default faultdemo) for `board` (built by `make -C examples/firmware`, see global-setup). */
 export function firmware(board: Board = 'mps2-an385', app = 'faultdemo'): string {
   return fileURLToPath(new URL(`../../examples/firmware/build/${board}/${app}.elf`, import.meta.url));
 }

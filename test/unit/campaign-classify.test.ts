@@ -110,7 +110,7 @@ describe('campaign results', () => {
   it('sorts records, counts outcomes and filters', () => {
     expect(result.records.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(result.complete).toBe(true);
-    expect(result.counts()).toEqual({ silent: 1, hang: 1, crash: 1, detected: 2, masked: 1 });
+    expect(result.counts()).toEqual({ silent: 1, hang: 1, crash: 1, detected: 2, masked: 1, 'not-injected': 0 });
     expect(result.counts({ target: 'guard' })).toMatchObject({ detected: 2, crash: 1, silent: 0 });
     expect(result.select({ target: /^ca/, outcome: ['hang', 'masked'] }).map((r) => r.index)).toEqual([2, 3]);
   });
@@ -136,7 +136,7 @@ describe('campaign results', () => {
     const message = (error as Error).message;
     expect(message).toMatch(/^1 of 6 faults in campaign 'unit' were silent:/);
     expect(message).toContain('#4 SILENT calib flip bit 4 @ 5ms: silent because');
-    expect(message).toMatch(/target +silent +hang +crash +detected +masked +total/);
+    expect(message).toMatch(/target +silent +hang +crash +detected +masked +not-injected +total/);
     expect(() => result.assertNo(['hang', 'crash'], { target: 'calib' })).toThrow(
       /1 of 3 faults \(target "calib"\) in campaign 'unit' were hang or crash/,
     );
@@ -150,7 +150,7 @@ describe('campaign results', () => {
         resumed: 0,
         ratePerSec: 412.5,
         etaMs: 1_818,
-        counts: { silent: 1, hang: 0, crash: 2, detected: 200, masked: 47 },
+        counts: { silent: 1, hang: 0, crash: 2, detected: 200, masked: 47, 'not-injected': 0 },
       },
       10,
     );

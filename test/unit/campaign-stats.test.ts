@@ -38,6 +38,7 @@ describe('sampling statistics', () => {
       ['crash', 0, 0],
       ['detected', 0, 0],
       ['masked', 3, 0.75],
+      ['not-injected', 0, 0],
     ]);
   });
 

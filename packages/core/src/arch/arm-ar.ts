@@ -1,5 +1,5 @@
 import { type Architecture, thumbLength } from './architecture.js';
-import { ARM_REGISTERS } from './arm-registers.js';
+import { armRegisters } from './arm-registers.js';
 
 /** CPSR's T bit: the core is in Thumb state. */
 const CPSR_T = 1 << 5;
@@ -12,7 +12,7 @@ export const ARM_AR: Architecture = {
   id: 'arm-ar',
   title: 'ARM A/R-profile, AArch32 (A32/T32)',
   target: 'arm',
-  registers: ARM_REGISTERS,
+  registers: armRegisters('cpsr'),
   wordBits: 32,
   semihostingRegisters: ['r0', 'r1'],
   semihostingTraps: [

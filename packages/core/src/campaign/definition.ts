@@ -12,13 +12,24 @@ import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
 import type { LaunchOptions } from '../launched/launch.js';
 import type { LaunchedQemu } from '../launched/launched-qemu.js';
 import { semihostingSites } from './elf-code.js';
-import { enumerateFaults, type Fault, formatNs, type ResolvedMoment } from './enumerate.js';
+import {
+  enumerateFaults,
+  type Fault,
+  formatNs,
+  type ResolvedMoment,
+  resolveMoment,
+  resolveTarget,
+  spaceParts,
+  traceMoments,
+} from './enumerate.js';
 import type { ObservedRegion } from './evidence.js';
 import type { Trap } from './exit-traps.js';
+import { type GoldenPass, goldenPass } from './golden-pass.js';
 import { type Classifier, memorySignalName, type Signals } from './outcome.js';
 import type { ParamWrite, SessionConfig } from './qemu-session.js';
 import { checkStopWhen, drawSample, type SampleSpec, type Sampling, type StopWhen } from './sample.js';
-import type { FaultSpaceSpec } from './space.js';
+import { checkPart, type FaultSpaceSpec, isTraceMoment, type TraceMomentSpec } from './space.js';
+import { traceKey } from './trace-moments.js';
 
 /** A memory region to observe: a symbol (its whole size), or an address and length. */
 export type ObserveSpec = string | { at: string | number; length?: number; name?: string };
@@ -87,6 +98,8 @@ export interface ResolvedCampaign {
   fingerprint: string;
   /** The sample drawn (see {@link CampaignDefinition.sample}). */
   sampling?: Sampling;
+  /** The golden pass, when the space has trace moments (resolving them took it). */
+  golden?: GoldenPass;
 }
 
 function kernelPath(kernel: string | URL, baseDir: string): string {
@@ -118,10 +131,15 @@ function stable(value: unknown): string {
 }
 
 /**
- * Resolves a definition: reads the ELF, enumerates the faults, lays out traps and observed memory.
- * Throws a {@link CampaignConfigError} (or the ELF's own error) naming what is wrong.
+ * Resolves a definition: reads the ELF, enumerates the faults (a space with trace moments: after
+ * the golden pass, which reads them off), lays out traps and observed memory. `onSession` is told
+ * the QEMU configuration as soon as it is known, before any golden pass (to launch workers
+ * meanwhile). Throws a {@link CampaignConfigError} (or the ELF's own error) naming what is wrong.
  */
-export async function resolveCampaign(def: CampaignDefinition, options: { baseDir?: string } = {}): Promise<ResolvedCampaign> {
+export async function resolveCampaign(
+  def: CampaignDefinition,
+  options: { baseDir?: string | undefined; onSession?: (session: SessionConfig) => void } = {},
+): Promise<ResolvedCampaign> {
   if (!def || typeof def !== 'object') throw new CampaignConfigError('the campaign definition must be an object');
   if (typeof def.name !== 'string' || !def.name) throw new CampaignConfigError('the campaign needs a `name`');
   if (typeof def.machine !== 'string' || !def.machine) throw new CampaignConfigError('the campaign needs a `machine`, e.g. mps2-an385');
@@ -141,16 +159,6 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     const s = elf.symbol(name);
     return { address: s.address, size: s.size };
   };
-  let faults: Fault[];
-  try {
-    faults = enumerateFaults(def.space, lookup);
-  } catch (err) {
-    if (err instanceof InvalidArgumentError) throw new CampaignConfigError(`fault space: ${err.message}`);
-    throw err;
-  }
-  const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
-  checkStopWhen(def.stopWhen, def.sample);
-  const sampling = def.sample ? drawSample(def.sample, faults.length) : undefined;
   const traps: Trap[] = [
     ...(def.detect?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'detect' as const })),
     ...(def.crash?.at ?? []).map((w) => ({ name: nameOf(w), pc: at(elf, w), kind: 'crash' as const })),
@@ -167,6 +175,20 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     runTimeoutMs: def.runTimeoutMs ?? 30_000,
     capabilities: {},
   };
+  checkStopWhen(def.stopWhen, def.sample);
+  const traces = faultSpaceCheck(() => traceMoments(def.space));
+  let golden: GoldenPass | undefined;
+  if (traces.length) golden = await traceGoldenRun(def, session, traces, lookup, options.onSession);
+  const faults = faultSpaceCheck(() =>
+    enumerateFaults(def.space, lookup, (spec) => {
+      const traced = golden!.traced.get(traceKey(spec))!;
+      if (!traced.length) throw new CampaignConfigError(`moment ${describeTrace(spec)} is empty: the golden run never gets there`);
+      return traced.map((t) => t.moment);
+    }),
+  );
+  if (!traces.length) options.onSession?.(session);
+  const moments = [...new Map(faults.map((f) => [f.moment.key, f.moment])).values()];
+  const sampling = def.sample ? drawSample(def.sample, faults.length) : undefined;
   const kernelHash = createHash('sha256')
     .update(await readFile(kernel))
     .digest('hex');
@@ -190,7 +212,45 @@ export async function resolveCampaign(def: CampaignDefinition, options: { baseDi
     )
     .digest('hex')
     .slice(0, 16);
-  return { definition: def, elf, faults, moments, session, fingerprint, ...(sampling ? { sampling } : {}) };
+  return { definition: def, elf, faults, moments, session, fingerprint, ...(golden ? { golden } : {}), ...(sampling ? { sampling } : {}) };
+}
+
+/** Runs `build`, turning a malformed space's InvalidArgumentError into a CampaignConfigError. */
+function faultSpaceCheck<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new CampaignConfigError(`fault space: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The golden pass of a space with trace moments: it arms every moment given by hand too. */
+function traceGoldenRun(
+  def: CampaignDefinition,
+  session: SessionConfig,
+  traces: TraceMomentSpec[],
+  lookup: (name: string) => { address: number; size: number },
+  onSession: ((session: SessionConfig) => void) | undefined,
+): Promise<GoldenPass> {
+  const parts = spaceParts(def.space);
+  const { targets, moments } = faultSpaceCheck(() => {
+    for (const part of parts) checkPart(part);
+    return {
+      targets: parts.flatMap((p) => p.targets.map((t) => resolveTarget(t, lookup))),
+      moments: parts.flatMap((p) => p.moments.flatMap((m) => (isTraceMoment(m) ? [] : [resolveMoment(m, lookup)]))),
+    };
+  });
+  onSession?.(session);
+  return goldenPass(
+    { definition: def, session },
+    { targets, moments: [...new Map(moments.map((m) => [m.key, m])).values()], traces, lookup },
+  );
+}
+
+function describeTrace(spec: TraceMomentSpec): string {
+  if (spec.kind === 'accessed') return `accessed(${JSON.stringify(spec.in)}, ${spec.access ?? 'write'})`;
+  return 'in' in spec ? `executed({ in: '${spec.in}' })` : `executed(${JSON.stringify({ from: spec.from, to: spec.to })})`;
 }
 
 /** A moment's label for messages. */

@@ -8,14 +8,11 @@ import { semihostingSites as findSites, type SemihostingSite } from '../arch/sem
 import type { ElfImage } from '../elf/elf-file.js';
 import { loadSegments } from '../elf/segments.js';
 
-/** At most this many call sites are trapped. */
-export const MAX_SEMIHOSTING_SITES = 16;
-
 /**
  * The semihosting call sites inside the functions of the ELF: Thumb `bkpt 0xab` (M profile), A32
  * `svc 0x123456` / `hlt 0xf000` and T32 `svc 0xab` (A/R profile), A64 `hlt #0xf000`, RISC-V's
- * `slli; ebreak; srai`. Empty for other architectures, or when there are more than
- * {@link MAX_SEMIHOSTING_SITES}.
+ * `slli; ebreak; srai`. Empty for other architectures. Every site is trapped: the plugin's trigger
+ * table grows.
  */
 export async function semihostingSites(elf: ElfImage): Promise<SemihostingSite[]> {
   const architectures = architecturesOfElf(elf.machine, elf.bits);
@@ -23,8 +20,7 @@ export async function semihostingSites(elf: ElfImage): Promise<SemihostingSite[]
   const segments = loadSegments(await readFile(elf.path), elf.bits, elf.endianness);
   const functions = [...elf.symbols.values()].filter((s) => s.type === 'func' && s.size > 0);
   const inFunction = (addr: number) => functions.some((f) => addr >= f.address && addr < f.address + f.size);
-  const list = findSites(segments, architectures, elf.endianness, inFunction);
-  return list.length > MAX_SEMIHOSTING_SITES ? [] : list;
+  return findSites(segments, architectures, elf.endianness, inFunction);
 }
 
 /** Semihosting operation numbers that end the program. */

@@ -8,7 +8,16 @@ import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
 import type { RegisterName } from '../triggers/registers.js';
 import { checkPairSpec, combinePairs, isPairSpec, type PartFault, type SecondFault } from './pairs.js';
 import { expandPowerLoss, type PreservedRegion } from './power-loss.js';
-import { checkPart, type FaultModelSpec, type FaultSpacePart, type FaultSpaceSpec, type MomentSpec, type TargetSpec } from './space.js';
+import {
+  checkPart,
+  type FaultModelSpec,
+  type FaultSpacePart,
+  type FaultSpaceSpec,
+  isTraceMoment,
+  type MomentSpec,
+  type TargetSpec,
+  type TraceMomentSpec,
+} from './space.js';
 
 /** A target with its address resolved. */
 export type ResolvedTarget =
@@ -24,11 +33,19 @@ export type FaultAction =
   | { kind: 'skip'; count: number }
   | { kind: 'power-loss'; preserve: PreservedRegion[]; tear?: number };
 
-/** A moment with its symbol resolved; `key` is its label, unique within a campaign. */
+/**
+ * A moment with its symbol resolved; `key` is its label, unique within a campaign. Moments read off
+ * the golden run carry what it saw there: the instruction's bytes (hex, memory order) at a pc (and,
+ * on M profile, `outsideIt` where no IT block can cover it), the accessing instruction's pc at a
+ * data access.
+ */
 export type ResolvedMoment =
   | { key: string; kind: 'time'; ns: number }
-  | { key: string; kind: 'pc'; pc: number; hit: number }
-  | { key: string; kind: 'access'; address: number; length: number; access: 'read' | 'write'; hit: number };
+  | { key: string; kind: 'pc'; pc: number; hit: number; bytes?: string; outsideIt?: true }
+  | { key: string; kind: 'access'; address: number; length: number; access: 'read' | 'write'; hit: number; pc?: number };
+
+/** The moments a trace moment stands for, read off the golden run (see `executed()`, `accessed()`). */
+export type TraceResolver = (spec: TraceMomentSpec) => readonly ResolvedMoment[];
 
 /** One fault of the campaign. */
 export interface Fault {
@@ -69,21 +86,30 @@ function resolveAt(at: string | number, lookup: SymbolLookup): number {
   return typeof at === 'number' ? at : lookup(at).address;
 }
 
-/** Resolves a moment's symbol and gives it its label. */
-export function resolveMoment(m: MomentSpec, lookup: SymbolLookup): ResolvedMoment {
-  const name = (at: string | number) => (typeof at === 'number' ? hex(at) : at);
+/** Labels a pc moment. */
+export function pcMomentKey(pc: number | string, hit: number): string {
+  return `pc ${typeof pc === 'number' ? hex(pc) : pc}#${hit}`;
+}
+
+/** Labels an access moment. */
+export function accessMomentKey(access: 'read' | 'write', at: number | string, hit: number): string {
+  return `${access} ${typeof at === 'number' ? hex(at) : at}#${hit}`;
+}
+
+/** Resolves a moment's symbol and gives it its label (trace moments: see {@link TraceResolver}). */
+export function resolveMoment(m: Exclude<MomentSpec, TraceMomentSpec>, lookup: SymbolLookup): ResolvedMoment {
   switch (m.kind) {
     case 'time':
       return { key: formatNs(m.ns), kind: 'time', ns: m.ns };
     case 'pc': {
       const hit = m.hit ?? 1;
-      return { key: `pc ${name(m.at)}#${hit}`, kind: 'pc', pc: resolveAt(m.at, lookup), hit };
+      return { key: pcMomentKey(m.at, hit), kind: 'pc', pc: resolveAt(m.at, lookup), hit };
     }
     case 'access': {
       const hit = m.hit ?? 1;
       const access = m.access ?? 'write';
       const length = m.length ?? (typeof m.at === 'string' ? lookup(m.at).size || 4 : 4);
-      return { key: `${access} ${name(m.at)}#${hit}`, kind: 'access', address: resolveAt(m.at, lookup), length, access, hit };
+      return { key: accessMomentKey(access, m.at, hit), kind: 'access', address: resolveAt(m.at, lookup), length, access, hit };
     }
   }
 }
@@ -158,11 +184,22 @@ export function expandModel(model: FaultModelSpec, target: ResolvedTarget): Arra
   }
 }
 
+/** The plain parts of a space: its parts, and both halves of its pair parts. */
+export function spaceParts(space: FaultSpaceSpec): FaultSpacePart[] {
+  return (Array.isArray(space) ? space : [space]).flatMap((p) => (isPairSpec(p) ? [p.first, p.second] : [p]));
+}
+
+/** The trace moments of a space (see `executed()`, `accessed()`), in order of appearance. */
+export function traceMoments(space: FaultSpaceSpec): TraceMomentSpec[] {
+  return spaceParts(space).flatMap((p) => (Array.isArray(p?.moments) ? p.moments.filter(isTraceMoment) : []));
+}
+
 /**
- * Enumerates a fault space. Throws a {@link CampaignConfigError} if it is empty, or an id repeats
- * (the same fault listed twice would be run twice and counted twice).
+ * Enumerates a fault space; `traced` expands trace moments (read off the golden run). Throws a
+ * {@link CampaignConfigError} if it is empty, or an id repeats (the same fault listed twice would
+ * be run twice and counted twice).
  */
-export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup): Fault[] {
+export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup, traced?: TraceResolver): Fault[] {
   const parts = Array.isArray(space) ? space : [space];
   if (!parts.length) throw new CampaignConfigError('the fault space is empty: it has no parts (give targets, models and moments)');
   const faults: Fault[] = [];
@@ -171,8 +208,8 @@ export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup): Fa
     let listed: PartFault[];
     if (isPairSpec(part)) {
       checkPairSpec(part);
-      listed = combinePairs(partFaults(part.first, lookup), partFaults(part.second, lookup), part.withinNs);
-    } else listed = partFaults(part, lookup);
+      listed = combinePairs(partFaults(part.first, lookup, traced), partFaults(part.second, lookup, traced), part.withinNs);
+    } else listed = partFaults(part, lookup, traced);
     for (const fault of listed) {
       if (ids.has(fault.id)) throw new CampaignConfigError(`fault '${fault.id}' is listed twice in the fault space`);
       ids.add(fault.id);
@@ -190,12 +227,16 @@ export function enumerateFaults(space: FaultSpaceSpec, lookup: SymbolLookup): Fa
 }
 
 /** The faults of one part, unnumbered, in order: moment, target, model, parameter. */
-function partFaults(part: FaultSpacePart, lookup: SymbolLookup): PartFault[] {
+function partFaults(part: FaultSpacePart, lookup: SymbolLookup, traced: TraceResolver | undefined): PartFault[] {
   checkPart(part);
   const targets = part.targets.map((t) => resolveTarget(t, lookup));
   const out: PartFault[] = [];
-  for (const spec of part.moments) {
-    const moment = resolveMoment(spec, lookup);
+  const moments = part.moments.flatMap((spec) => {
+    if (!isTraceMoment(spec)) return [resolveMoment(spec, lookup)];
+    if (!traced) throw new CampaignConfigError(`moment ${JSON.stringify(spec)} is read off the golden run: resolve the campaign first`);
+    return traced(spec);
+  });
+  for (const moment of moments) {
     for (const target of targets) {
       for (const model of part.models) {
         for (const { action, label } of expandModel(model, target)) {

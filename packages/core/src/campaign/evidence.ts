@@ -28,18 +28,21 @@ const noop = () => undefined;
  * (any channel: `roundTrip` says whether one came already), then one turn of the event loop
  * (a reply's continuation may run before other sockets' data of the same poll is read).
  */
-async function settleSerial(qemu: LaunchedQemu, roundTrip: boolean): Promise<void> {
+export async function settleSerial(qemu: LaunchedQemu, roundTrip: boolean): Promise<void> {
   if (!roundTrip) await qemu.qmp.execute('query-status');
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The serial output of one run, from a mark on. */
+/** The serial output of one run: what came before its start state (`prefix`), then what it writes from a mark on. */
 export class SerialEvidence {
   private readonly chunks: string[] = [];
   private from = 0;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly qemu: LaunchedQemu) {
+  constructor(
+    private readonly qemu: LaunchedQemu,
+    private readonly prefix = '',
+  ) {
     this.unsubscribe = qemu.serial.onData((text) => this.chunks.push(text));
   }
 
@@ -50,7 +53,7 @@ export class SerialEvidence {
   }
 
   text(): string {
-    return this.chunks.slice(this.from).join('');
+    return this.prefix + this.chunks.slice(this.from).join('');
   }
 
   dispose(): void {
@@ -84,16 +87,35 @@ export async function readEvidence(
     await qemu.serial.waitFor('\u0000', { timeoutMs: 500, fresh: true }).catch(noop);
   }
   if (qemu.process.exitInfo === undefined) {
-    if (observe.length) {
-      evidence.memory = {};
-      for (const region of observe) {
-        evidence.memory[region.name] = (await qemu.readBytes(region.address, region.length, PHYSICAL)).toString('hex');
-      }
-    }
+    if (observe.length) evidence.memory = await readRegions(qemu, observe);
     if (serial) await settleSerial(qemu, observe.length > 0);
   }
   if (serial) evidence.serial = serial.text();
   return evidence;
+}
+
+/**
+ * Reads the observed regions, by name in their order: regions that touch or overlap are read as
+ * one span (one round trip each span; no byte outside them is read, so a device's registers are
+ * never read unasked).
+ */
+async function readRegions(qemu: LaunchedQemu, observe: readonly ObservedRegion[]): Promise<Record<string, string>> {
+  const sorted = [...observe].sort((a, b) => a.address - b.address);
+  const spans: Array<{ address: number; end: number; regions: ObservedRegion[] }> = [];
+  for (const region of sorted) {
+    const last = spans.at(-1);
+    if (last && region.address <= last.end) {
+      last.end = Math.max(last.end, region.address + region.length);
+      last.regions.push(region);
+    } else spans.push({ address: region.address, end: region.address + region.length, regions: [region] });
+  }
+  const bytes = new Map<ObservedRegion, string>();
+  for (const span of spans) {
+    const data = await qemu.readBytes(span.address, span.end - span.address, PHYSICAL);
+    for (const r of span.regions)
+      bytes.set(r, data.subarray(r.address - span.address, r.address - span.address + r.length).toString('hex'));
+  }
+  return Object.fromEntries(observe.map((r) => [r.name, bytes.get(r)!]));
 }
 
 /** Evidence when QEMU itself ended: a guest exit, or QEMU's death (a signal, a fatal error). */

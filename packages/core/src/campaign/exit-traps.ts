@@ -39,8 +39,6 @@ const noop = () => undefined;
 /** The traps of one QEMU. Each stays armed until reached, across runs and snapshot loads. */
 export class Traps {
   private readonly armed = new Map<Trap, TriggerHandle>();
-  /** Guest time of the last semihosting exit seen, as reported (approximate: a PC freeze). */
-  exitSeenAtNs: number | undefined;
   /** Told when a trap is reached during a run (with the freeze, to hold the guest there); unset between runs. */
   onHit: ((ctx: TriggerContext, hit: TrapHit) => void) | undefined;
 
@@ -50,12 +48,32 @@ export class Traps {
     private readonly capabilities: TrapCapabilities,
   ) {}
 
-  /** Arms every trap not armed yet (exit traps only while they are known to freeze exactly). */
-  async arm(): Promise<void> {
+  /**
+   * Arms every trap not armed yet (exit traps only while they are known to freeze exactly), but
+   * none at `except`: a run whose moment is on a trap's instruction (a skipped exit call) takes the
+   * trap from the moment's callback, after the fault (see {@link reach}).
+   */
+  async arm(except?: number): Promise<void> {
     for (const trap of this.traps) {
+      if (trap.pc === except) {
+        const handle = this.armed.get(trap);
+        this.armed.delete(trap);
+        await handle?.cancel();
+        continue;
+      }
       if (this.armed.has(trap) || (trap.kind === 'exit' && this.capabilities.exitTrapsExact === false)) continue;
       this.armed.set(trap, await this.qemu.at(trap.pc, (ctx) => this.reached(trap, ctx)));
     }
+  }
+
+  /** The trap on the instruction at `pc`, if any. */
+  at(pc: number): Trap | undefined {
+    return this.traps.find((t) => t.pc === pc);
+  }
+
+  /** Takes `trap` at the freeze `ctx` as if its trigger had fired (for a trap left unarmed by {@link arm}). */
+  reach(trap: Trap, ctx: TriggerContext): Promise<void> {
+    return this.reached(trap, ctx);
   }
 
   private async reached(trap: Trap, ctx: TriggerContext): Promise<void> {
@@ -64,7 +82,6 @@ export class Traps {
     if (trap.kind === 'exit') {
       const code = await this.exitCode(ctx);
       if (code === 'not-exit') return;
-      this.exitSeenAtNs = ctx.timeNs;
       if (code === 'inexact') return this.disarmExits();
       this.capabilities.exitTrapsExact = true;
       exitCode = code;

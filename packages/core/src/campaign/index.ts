@@ -1,7 +1,7 @@
 /**
- * `@qemu-fault/core/campaign`: fault campaigns. A fault space (targets × fault models × moments), a
- * golden run per moment, every fault run from a snapshot and classified against it, results in
- * JSON Lines and reports.
+ * `@qemu-fault/core/campaign`: fault campaigns. A fault space (targets × fault models × moments,
+ * moments also read off the golden run), one golden pass, every fault run from a snapshot before
+ * its cluster of moments and classified against the golden run, results in JSON Lines and reports.
  */
 
 export {
@@ -28,6 +28,7 @@ export {
   type SymbolLookup,
   shardRange,
 } from './enumerate.js';
+export type { InjectionEffect } from './inject.js';
 export { mergeCampaignResults } from './merge.js';
 export {
   type Classifier,
@@ -62,11 +63,15 @@ export {
   STOP_CHECK_EVERY,
   type StopWhen,
 } from './sample.js';
+export { findAddr2line, type SourceLines, type SourceLocation, sourceLines } from './source-lines.js';
+export { outcomesBySource, type SourceRow } from './source-table.js';
 export {
+  accessed,
   atPc,
   atTime,
   bitFlip,
   everyNs,
+  executed,
   type FaultModelSpec,
   type FaultSpacePart,
   type FaultSpaceSpec,
@@ -81,5 +86,7 @@ export {
   stuckAt,
   symbol,
   type TargetSpec,
+  type TraceMomentSpec,
 } from './space.js';
 export { leveugleSampleSize, type OutcomeRate, outcomeRates, wilsonInterval, zScore } from './stats.js';
+export type { SkipEffect, SkippedInstruction } from './thumb.js';

@@ -14,23 +14,34 @@ export interface MemoryRange {
   name: string;
 }
 
+/** What `info mtree` calls an MPC's view of the memory it guards (mps2-an505's SRAM is behind one). */
+const MPC_WINDOW = 'tz-mpc-upstream';
+
 /**
- * Parses the flat view of the system address space (`AS "memory"`) from `info mtree -f`. Adjacent
- * RAM or ROM ranges are merged, so a region QEMU shows in pieces checks as one.
+ * Parses the flat views of the system address space (`AS "memory"`) and of CPU 0's
+ * (`AS "cpu-memory-0"`, what qtest reaches: on mps2-an505 the Secure aliases are only there) from
+ * `info mtree -f`. Adjacent RAM or ROM ranges are merged, so a region QEMU shows in pieces checks
+ * as one.
  */
 export function parseFlatMemoryMap(text: string): MemoryRange[] {
-  const view = text.split(/^FlatView #\d+\s*$/m).find((v) => /^\s*AS "memory"/m.test(v)) ?? '';
+  const views = text.split(/^FlatView #\d+\s*$/m).filter((v) => /^\s*AS "(memory|cpu-memory-0)"/m.test(v));
   const ranges: MemoryRange[] = [];
-  for (const line of view.split(/\r?\n/)) {
+  for (const line of views.join('\n').split(/\r?\n/)) {
     const m = /^\s+([0-9a-f]+)-([0-9a-f]+) \(prio -?\d+, ([a-z/]+)\): (.*)$/.exec(line);
     if (!m) continue;
-    const kind = m[3] === 'ram' ? 'ram' : m[3]!.startsWith('rom') ? 'rom' : 'io';
-    const range: MemoryRange = { start: Number.parseInt(m[1]!, 16), end: Number.parseInt(m[2]!, 16) + 1, kind, name: m[4]!.trim() };
-    const last = ranges.at(-1);
-    if (last && last.kind === range.kind && last.end === range.start && range.kind !== 'io') last.end = range.end;
-    else ranges.push(range);
+    // A TrustZone memory protection controller (ARMv8-M SSE boards) is an I/O window onto the RAM behind it.
+    const kind = m[3] === 'ram' || m[4]!.trim() === MPC_WINDOW ? 'ram' : m[3]!.startsWith('rom') ? 'rom' : 'io';
+    ranges.push({ start: Number.parseInt(m[1]!, 16), end: Number.parseInt(m[2]!, 16) + 1, kind, name: m[4]!.trim() });
   }
-  return ranges;
+  ranges.sort((a, b) => a.start - b.start);
+  const merged: MemoryRange[] = [];
+  for (const range of ranges) {
+    const last = merged.at(-1);
+    if (last && last.start === range.start && last.end === range.end && last.kind === range.kind) continue; // in both views
+    if (last && last.kind === range.kind && last.end === range.start && range.kind !== 'io') last.end = range.end;
+    else merged.push({ ...range });
+  }
+  return merged;
 }
 
 /**

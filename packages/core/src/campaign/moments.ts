@@ -1,5 +1,5 @@
 /** Arming a campaign's moments, and what a freeze at one can be trusted for. */
-import { ChannelUnavailableError, InvalidArgumentError } from '../errors.js';
+import { ChannelUnavailableError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { TriggerCallback, TriggerContext, TriggerHandle } from '../triggers/types.js';
 import type { ResolvedMoment } from './enumerate.js';
@@ -12,18 +12,6 @@ import type { ResolvedMoment } from './enumerate.js';
  */
 export function exactTime(ctx: TriggerContext): boolean {
   return ctx.kind === 'time';
-}
-
-/** Whether registers can be read at this freeze (time freezes always; PC freezes with exact PC triggers). */
-export async function exactAt(ctx: TriggerContext): Promise<boolean> {
-  if (ctx.kind === 'time') return true;
-  try {
-    await ctx.registers.get('pc');
-    return true;
-  } catch (err) {
-    if (err instanceof InvalidArgumentError) return false;
-    throw err;
-  }
 }
 
 /** Arms `cb` at a moment (`hit` overrides the moment's own hit count). */

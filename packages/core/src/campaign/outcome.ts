@@ -5,11 +5,14 @@
 import { CampaignConfigError } from '../errors.js';
 import type { Fault } from './enumerate.js';
 
-/** What a fault did, from the firmware's point of view. */
-export type Outcome = 'masked' | 'detected' | 'silent' | 'crash' | 'hang';
+/**
+ * What a fault did, from the firmware's point of view; `not-injected` when its moment never came in
+ * the faulty run (so it did nothing, and is no proof of anything: never counted as masked).
+ */
+export type Outcome = 'masked' | 'detected' | 'silent' | 'crash' | 'hang' | 'not-injected';
 
-/** Every outcome, worst first: the order reports and summaries use. */
-export const OUTCOMES: readonly Outcome[] = ['silent', 'hang', 'crash', 'detected', 'masked'];
+/** Every outcome, worst first: the order reports and summaries use (`not-injected` apart, last). */
+export const OUTCOMES: readonly Outcome[] = ['silent', 'hang', 'crash', 'detected', 'masked', 'not-injected'];
 
 /** How a run ended. */
 export type RunEnd =
@@ -34,7 +37,7 @@ export interface Evidence {
   exitCode?: number;
   /** The trap reached (its symbol or address), for `end: 'trap'`. */
   trap?: string;
-  /** Serial output from the snapshot to the end of the run. */
+  /** Serial output from boot to the end of the run (a run from a snapshot: what came before it, then its own). */
   serial?: string;
   /** Observed memory at the end, by name: bytes in address order as hex. */
   memory?: Record<string, string>;

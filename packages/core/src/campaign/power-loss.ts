@@ -19,7 +19,7 @@ import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
 import type { FaultInjectionFramework } from '../framework/framework.js';
 import type { TriggerContext, TriggerHandle } from '../triggers/types.js';
 import type { Fault, FaultAction, ResolvedTarget } from './enumerate.js';
-import type { InjectionHost } from './inject.js';
+import type { InjectionEffect, InjectionHost } from './inject.js';
 
 /** A region power loss keeps: a symbol (its whole size), or an address and length. */
 export type PreservedRegion = string | { at: string | number; length: number };
@@ -142,9 +142,11 @@ async function tearWrite(host: InjectionHost, ctx: TriggerContext, tear: number)
 }
 
 /** Cuts the power at the freeze `ctx` (see the module comment). */
-export async function cutPower(host: InjectionHost & { qemu: FaultInjectionFramework }, fault: Fault, ctx: TriggerContext): Promise<void> {
-  const action = fault.action;
-  if (action.kind !== 'power-loss') return;
+export async function cutPower(
+  host: InjectionHost & { qemu: FaultInjectionFramework },
+  action: Extract<FaultAction, { kind: 'power-loss' }>,
+  ctx: TriggerContext,
+): Promise<InjectionEffect> {
   const q = host.qemu;
   const elf = q.elf;
   if (!elf) throw new CampaignConfigError('power loss needs the kernel ELF (its entry and symbols)');
@@ -167,4 +169,9 @@ export async function cutPower(host: InjectionHost & { qemu: FaultInjectionFrame
   // A register write restarts the block here, so the stop before the reset comes before anything after the cut runs.
   await ctx.registers.set('pc', await ctx.registers.get('pc'));
   host.powerCut(ctx);
+  return {
+    kind: 'power-loss',
+    preserved: preserved.map(({ address, length }) => ({ address, length })),
+    ...(action.tear !== undefined ? { tear: action.tear } : {}),
+  };
 }

@@ -17,6 +17,9 @@ export function formatProgress(p: CampaignProgress, width = 20): string {
   const fraction = p.total ? p.done / p.total : 1;
   const filled = Math.round(fraction * width);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-  const counts = OUTCOMES.map((o) => `${o} ${p.counts[o]}`).join(' ');
+  // Faults whose moment never came are rare, and shown only when there are some.
+  const counts = OUTCOMES.filter((o) => o !== 'not-injected' || p.counts[o])
+    .map((o) => `${o} ${p.counts[o]}`)
+    .join(' ');
   return `${bar} ${p.done}/${p.total} ${String(Math.floor(fraction * 100)).padStart(3)}%  ${p.ratePerSec.toFixed(1)}/s  ETA ${formatDuration(p.etaMs)}  ${counts}`;
 }

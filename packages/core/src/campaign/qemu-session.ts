@@ -13,8 +13,8 @@ import { within } from '../wait.js';
 import type { Fault, ResolvedMoment } from './enumerate.js';
 import { type ObservedRegion, type RunEnding, readEvidence, SerialEvidence } from './evidence.js';
 import { type Trap, type TrapCapabilities, type TrapHit, Traps } from './exit-traps.js';
-import { type InjectionHost, inject } from './inject.js';
-import { armMoment, exactAt, exactTime } from './moments.js';
+import { type InjectionEffect, type InjectionHost, inject } from './inject.js';
+import { armMoment, exactTime } from './moments.js';
 import type { Evidence } from './outcome.js';
 import { armSecond } from './pairs.js';
 import { armPowerLoss } from './power-loss.js';
@@ -45,10 +45,14 @@ export interface SessionConfig {
 export interface RunRequest {
   moment: ResolvedMoment;
   /** For PC and access moments: which hit, counted from the state the run starts in. */
-  hit?: number;
-  /** Absolute guest time at which the run is cut. */
-  endNs: number;
+  hit?: number | undefined;
+  /** Absolute guest time at which the run is cut; undefined: `budgetNs` after the moment's freeze (exact at time moments). */
+  endNs: number | undefined;
+  /** With no `endNs`: guest time the run gets after its moment. */
+  budgetNs?: number | undefined;
   fault?: Fault;
+  /** Serial output from boot to the start state (a snapshot's). */
+  serialPrefix?: string;
   /** Told just before and after the injection, at the moment's freeze (reproduction's trace, its stop for a debugger). */
   probe?: InjectionProbe | undefined;
 }
@@ -66,10 +70,12 @@ export interface RunReport {
   reached: boolean;
   /** Guest time of the moment's freeze: time moments only (see {@link exactTime}). */
   momentNs?: number;
-  /** Guest time of the moment's freeze as the framework reports it (approximate at PC and data freezes). */
-  momentReportedNs?: number;
-  /** Whether registers were exact at the moment (always for time moments; PC and data ones with exact triggers). */
-  momentExact: boolean;
+  /** The pc at the moment: the instruction about to run, or at an access moment the one that made the access. */
+  momentPc?: number;
+  /** The pc the run ended at, where it was held (a trap, the end of the budget). */
+  endPc?: number;
+  /** What the fault changed there. */
+  effect?: InjectionEffect;
   /** A double fault's second fault: whether its moment came (within the window) and it was injected. */
   secondInjected?: boolean;
 }
@@ -77,8 +83,6 @@ export interface RunReport {
 /** What the triggers of a run window can use. */
 export interface WindowHost extends InjectionHost {
   qemu: LaunchedQemu;
-  /** Serial evidence starts here (output so far is read first; `roundTrip`: QEMU answered something since the freeze). */
-  markSerial(roundTrip: boolean): Promise<void>;
   /** Ends the run at this freeze (call from a trigger callback): the guest is held there while the evidence is read. */
   hold(ctx: TriggerContext, timeNs?: number): void;
   /** Ends the run here with `failure`, thrown once the guest is stopped (a callback must not throw: it would fail the run elsewhere). */
@@ -87,6 +91,8 @@ export interface WindowHost extends InjectionHost {
 
 /** Where a run was ended from a callback: the first hold of a run counts. */
 interface Hold {
+  /** Where the guest was held (the next instruction to run). */
+  pc?: number;
   trap?: TrapHit;
   timeNs?: number | undefined;
   failure?: unknown;
@@ -96,7 +102,7 @@ const PHYSICAL = { physical: true } as const;
 const noop = () => undefined;
 
 /**
- * A QEMU for a campaign's runs (one worker's, or the golden boot's). Not exported from the
+ * A QEMU for a campaign's runs (one worker's, or the golden pass's). Not exported from the
  * package: `runCampaign` drives it.
  */
 export class QemuSession {
@@ -129,11 +135,6 @@ export class QemuSession {
     return this.qemu.process.exitInfo === undefined;
   }
 
-  /** Guest time of the last semihosting exit seen, as reported (approximate: a PC freeze). */
-  get exitSeenAtNs(): number | undefined {
-    return this.traps.exitSeenAtNs;
-  }
-
   /** Prepares a fresh boot: parameter writes, then the user's `prepare`. */
   async boot(): Promise<void> {
     for (const p of this.config.params) {
@@ -160,49 +161,33 @@ export class QemuSession {
   }
 
   /**
-   * Runs from the current (stopped) state to a freeze at guest time `atNs`, then stops the VM
-   * there (plus the rest of the block it froze in). Resolves with the freeze time and the time it
-   * stopped at, or undefined if QEMU ended (or the run's wall-clock limit passed) first.
-   */
-  async stopNear(atNs: number): Promise<{ freezeNs: number; stoppedNs: number } | undefined> {
-    const q = this.qemu;
-    let freezeNs = 0;
-    const handle = await q.notify(atNs, (ctx) => {
-      freezeNs = ctx.timeNs;
-      ctx.hold();
-    });
-    const result = await q.run({ timeoutMs: this.config.runTimeoutMs });
-    if (result.reason !== 'held') {
-      await handle.cancel().catch(noop);
-      return undefined;
-    }
-    await q.stopHeld();
-    return { freezeNs, stoppedNs: await q.now() };
-  }
-
-  /**
    * One run from the current stopped state: arms the moment (injecting `req.fault` there, if any),
    * runs to `req.endNs` or a trap or QEMU's end, reads the evidence, and stops the VM (unless
    * `thenClose`, for a QEMU about to be closed anyway).
    */
   async execute(req: RunRequest, options: { thenClose?: boolean } = {}): Promise<RunReport> {
-    const report: RunReport = { evidence: { end: 'budget' }, reached: false, momentExact: false };
+    const report: RunReport = { evidence: { end: 'budget' }, reached: false };
+    // A moment on a trap's instruction (the exit call) comes first: the trap is taken after the fault, if the pc is still there.
+    const trap = req.moment.kind === 'pc' ? this.traps.at(req.moment.pc) : undefined;
+    const ended: { pc?: number } = {};
     report.evidence = await this.window({
       endNs: req.endNs,
       thenClose: options.thenClose,
+      serialPrefix: req.serialPrefix,
+      except: trap?.pc,
+      ended,
       arm: async (host) => [
         ...(req.fault ? await armPowerLoss(host, req.fault) : []),
         await armMoment(this.qemu, req.moment, req.hit, async (ctx) => {
-          report.reached = true;
-          report.momentExact = await exactAt(ctx);
-          report.momentReportedNs = ctx.timeNs;
-          if (exactTime(ctx)) report.momentNs = ctx.timeNs;
           // A trap held the run at this very freeze: its evidence is what the guest did without the fault.
           if (!host.active()) return;
+          report.reached = true;
+          report.momentPc = ctx.access?.pc ?? ctx.pc;
+          if (exactTime(ctx)) report.momentNs = ctx.timeNs;
           if (req.fault) {
             try {
               await req.probe?.before(ctx, host);
-              await inject(host, req.fault, ctx);
+              report.effect = await inject(host, req.fault, ctx);
               await req.probe?.after(ctx, host);
               if (req.fault.second) {
                 report.secondInjected = false;
@@ -214,13 +199,15 @@ export class QemuSession {
               return host.fail(ctx, new CampaignConfigError(`cannot inject '${req.fault.id}': ${(err as Error).message}`));
             }
           }
-          // Serial evidence covers the output from the moment on, whichever state the run started
-          // from (the guest is frozen: the injection wrote nothing to it).
-          await host.markSerial(req.fault !== undefined);
+          if (req.endNs === undefined && req.budgetNs !== undefined) {
+            host.keep(await this.qemu.notify(ctx.timeNs + req.budgetNs, (end) => host.hold(end, end.timeNs)));
+          }
+          if (trap && report.effect?.kind !== 'skip') await this.traps.reach(trap, ctx);
         }),
       ],
     });
     if (req.fault && report.momentNs !== undefined) report.evidence.injectedAtNs = report.momentNs;
+    if (ended.pc !== undefined) report.endPc = ended.pc;
     return report;
   }
 
@@ -230,29 +217,37 @@ export class QemuSession {
    * running on, to be closed).
    */
   async window(options: {
-    endNs: number;
+    /** Undefined: a trigger `arm` sets ends the run (or the guest's end, or the wall-clock limit). */
+    endNs: number | undefined;
     arm(host: WindowHost): Promise<TriggerHandle[]>;
     thenClose?: boolean | undefined;
+    /** Serial output before the start state (see {@link RunRequest.serialPrefix}). */
+    serialPrefix?: string | undefined;
+    /** No trap at this pc (the run's moment takes it). */
+    except?: number | undefined;
+    /** Filled in with the pc the run ended at, where it was held (a trap, the end of the budget). */
+    ended?: { pc?: number };
   }): Promise<Evidence> {
     const q = this.qemu;
-    await this.traps.arm();
+    await this.traps.arm(options.except);
     let held: Hold | undefined;
     let over = false;
     let cuts = 0;
     const hold = (ctx: TriggerContext, how: Hold) => {
       if (held || over) return;
-      held = how;
+      held = { ...how, pc: ctx.pc };
       ctx.hold();
     };
     this.traps.onHit = (ctx, trap) => hold(ctx, { trap });
-    const serial = this.config.serial ? new SerialEvidence(q) : undefined;
+    const serial = this.config.serial ? new SerialEvidence(q, options.serialPrefix) : undefined;
+    // What a previous run wrote before its stop has come by now (QEMU has answered since): not this run's.
+    await serial?.mark(true);
     const keep: TriggerHandle[] = [];
     const host: WindowHost = {
       qemu: q,
       active: () => !held && !over,
       keep: (h) => void keep.push(h),
       seen: this.seen,
-      markSerial: async (roundTrip) => serial?.mark(roundTrip),
       hold: (ctx, timeNs) => hold(ctx, { timeNs }),
       fail: (ctx, failure) => hold(ctx, { failure }),
       powerCut: (ctx) => {
@@ -264,7 +259,7 @@ export class QemuSession {
       keep.push(...(await options.arm(host)));
       // Every early end is a callback that holds the guest frozen where it happened (the end of the
       // budget too), so evidence is read at that point and no poll adds latency.
-      keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
+      if (options.endNs !== undefined) keep.push(await q.notify(options.endNs, (ctx) => hold(ctx, { timeNs: ctx.timeNs })));
       // A power cut is taken once; a trap or the budget at the same freeze ends the run instead.
       const takeCut = () => {
         if (held || !cuts) return false;
@@ -272,6 +267,7 @@ export class QemuSession {
         return true;
       };
       const ending = await this.runToEnd(() => held, takeCut);
+      if (options.ended && held?.pc !== undefined) options.ended.pc = held.pc;
       if (held?.failure) throw held.failure;
       return await readEvidence(q, ending, this.config.observe, serial);
     } finally {

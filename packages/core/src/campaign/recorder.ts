@@ -1,168 +1,178 @@
 /**
- * Before any fault runs: a golden boot that finds when each moment happens (and when the firmware
- * exits), then a recording pass that saves one snapshot shortly before each moment.
+ * The recording pass: one boot that walks forward through the golden run and saves a snapshot
+ * shortly before each plan's first moment — reusing any earlier snapshot that is close enough, so
+ * their number stays bounded by the clusters of moments, not by the moments.
  *
  * A snapshot cannot be taken exactly at a moment: the VM stops only after the block the vCPU was
- * frozen in has run. So each is taken at a clean stop *before* its moment (at least
- * `snapshotLeadNs` earlier, doubled until the stop lands early enough), and every run replays the
- * short stretch from there, re-freezing at the moment with the same trigger a fresh boot would use.
- * That keeps a snapshot run identical to a fresh-boot run.
+ * frozen in has run. So each is taken at a clean stop *before* its plan's deadline — a guest time
+ * for time moments, a position (instructions since boot) for pc and data moments — and every run
+ * replays the short stretch from there, re-freezing at its moment with the same trigger a fresh
+ * boot would use, its hit counted from the snapshot.
  */
-import { CampaignConfigError } from '../errors.js';
+import { SnapshotError } from '../errors.js';
 import type { TriggerHandle } from '../triggers/types.js';
 import type { ResolvedCampaign } from './definition.js';
-import { describeMoment } from './definition.js';
-import { formatNs, type ResolvedMoment } from './enumerate.js';
-import { checkInMemory, parseFlatMemoryMap } from './memory-map.js';
-import { armMoment } from './moments.js';
+import { settleSerial } from './evidence.js';
+import { BOOT, CLUSTER_SPAN, type MomentPlan, type Place, shiftOf, startsAt } from './plans.js';
 import { QemuSession } from './qemu-session.js';
 
-/** What the golden boot found. */
-export interface Discovery {
-  /** Guest time of each moment's freeze (as reported), by moment key. */
-  momentNs: Map<string, number>;
-  /** PC and access moments: guest time of the first hit, by moment key (the snapshot must precede it). */
-  firstHitNs: Map<string, number>;
-  /** When the golden run exited, if it did within `maxGuestNs` (approximate if exits freeze inexactly). */
-  exitNs?: number;
-}
+/** Instructions kept between a stop aimed at a position and that position: more than a block (512) runs past a freeze. */
+const POSITION_MARGIN = 1024;
+/** Close enough to a position target to stop at the next freeze. */
+const POSITION_SLACK = 256;
 
-/** How the runs of one moment start and end. */
-export interface MomentPlan {
-  moment: ResolvedMoment;
-  /** Snapshot to load (undefined: boot afresh). */
-  tag?: string;
-  snapshotNs: number;
-  /** Guest time of the moment's freeze in the golden boot. */
-  momentNs: number;
-  /** Guest time the runs are cut at. */
-  endNs: number;
-}
+/** A session walking through the golden run, knowing where it stands. */
+class Walk {
+  /** The VM's state is `here` (a stop, or a loaded place). */
+  here: Place;
+  /** The plugin's instruction count goes on across `loadvm`: its reading at `here`, less `here.position`. */
+  private offset = 0;
+  private serial: string[] = [];
+  private readonly unsubscribe: () => void;
 
-const DEFAULT_MAX_GUEST_NS = 10_000_000_000;
-const MIN_HANG_MARGIN_NS = 1_000_000;
+  constructor(
+    private readonly session: QemuSession,
+    private readonly campaign: ResolvedCampaign,
+    private readonly image: string | undefined,
+    start: Place,
+    /** Whether the session is the walk's own, to close at its end (else a worker's, which goes on). */
+    private readonly owned: boolean,
+  ) {
+    this.here = start;
+    this.unsubscribe = session.qemu.serial.onData((text) => this.serial.push(text));
+  }
 
-/**
- * Boots the firmware once, checks every target and observed region against the memory map, and
- * runs until every moment has been seen (and, without a budget, until the firmware exits).
- */
-export async function discover(campaign: ResolvedCampaign, moments: readonly ResolvedMoment[]): Promise<Discovery> {
-  const def = campaign.definition;
-  const session = await QemuSession.start(campaign.session);
-  try {
-    const map = parseFlatMemoryMap(await session.memoryTree());
-    const checked = new Set<string>();
-    for (const f of campaign.faults) {
-      if (f.target.kind !== 'memory' || checked.has(f.target.label)) continue;
-      checked.add(f.target.label);
-      checkInMemory(map, `target ${f.target.label}`, f.target.address, f.target.length);
+  /**
+   * Boots `session` (a QEMU just launched, or one of its own without one) and notes the boot; with
+   * an image, saves it as snapshot `base`.
+   */
+  static async start(campaign: ResolvedCampaign, image: string | undefined, given?: QemuSession): Promise<Walk> {
+    const session = given ?? (await QemuSession.start(campaign.session, image));
+    try {
+      await session.boot();
+      const walk = new Walk(session, campaign, image, { ...BOOT, position: Number(await session.qemu.instructions()) }, !given);
+      if (image) await walk.save('base');
+      return walk;
+    } catch (err) {
+      if (!given) await session.close();
+      throw err;
     }
-    for (const r of campaign.session.observe) checkInMemory(map, `observed region ${r.name}`, r.address, r.length, true);
+  }
 
-    await session.boot();
-    const found: Discovery = { momentNs: new Map(), firstHitNs: new Map() };
-    const q = session.qemu;
-    const maxGuestNs = def.maxGuestNs ?? DEFAULT_MAX_GUEST_NS;
-    const evidence = await session.window({
-      endNs: maxGuestNs,
-      thenClose: true,
-      arm: async (host) => {
-        const handles: TriggerHandle[] = [];
-        for (const m of moments) {
-          handles.push(
-            await armMoment(q, m, undefined, async (ctx) => {
-              found.momentNs.set(m.key, ctx.timeNs);
-              // With a budget the exit does not matter: stop as soon as every moment is known.
-              if (def.budgetNs !== undefined && found.momentNs.size === moments.length) host.hold(ctx, ctx.timeNs);
-            }),
-          );
-          if (m.kind !== 'time') handles.push(await armMoment(q, m, 1, (ctx) => void found.firstHitNs.set(m.key, ctx.timeNs)));
-        }
-        return handles;
-      },
-    });
-    // Approximate (a PC freeze), but the same every time: it only sizes the default budget.
-    const exitNs = evidence.end === 'exit' ? session.exitSeenAtNs : undefined;
-    if (exitNs !== undefined) found.exitNs = exitNs;
-    const missing = moments.filter((m) => !found.momentNs.has(m.key));
-    if (missing.length) {
-      const how =
-        evidence.end === 'exit'
-          ? `exits${exitNs !== undefined ? ` at ${formatNs(exitNs)}` : ''}`
-          : evidence.end === 'budget'
-            ? `runs ${formatNs(maxGuestNs)}`
-            : `ends (${evidence.end})`;
-      throw new CampaignConfigError(`moment ${missing.map(describeMoment).join(', ')} is never reached: the golden run ${how} first`);
+  private get shift(): number {
+    return shiftOf(this.campaign);
+  }
+
+  /** Saves the VM where it stands as snapshot `tag` (no image: only notes the place). */
+  async save(tag: string): Promise<Place> {
+    if (this.image) await this.session.save(tag);
+    this.here = { ...this.here, ...(this.image ? { tag } : {}) };
+    return this.here;
+  }
+
+  /** Goes back to a saved place. */
+  async load(place: Place): Promise<void> {
+    // A fault-free run does not end QEMU before the golden run's end, which comes after every deadline.
+    if (!this.session.alive) throw new SnapshotError(`QEMU ended during the recording pass: ${this.session.qemu.process.stderr.text()}`);
+    await this.session.load(place.tag!);
+    this.offset = Number(await this.session.qemu.instructions()) - place.position;
+    this.serial = [];
+    this.here = { ...place, serial: place.serial };
+  }
+
+  /**
+   * Runs forward to a stop just before `deadline` (`leadNs` before a time; a margin before a
+   * position) and makes it `here`; false if QEMU ended or the wall-clock limit passed first.
+   */
+  async advance(plan: MomentPlan, leadNs: number): Promise<boolean> {
+    const q = this.session.qemu;
+    const before = plan.before;
+    const aim = (timeNs: number, position: number) =>
+      'ns' in before ? before.ns - leadNs : timeNs + (before.position - POSITION_MARGIN - position) * 2 ** this.shift;
+    const first = aim(this.here.ns, this.here.position);
+    if (first <= this.here.ns) return false;
+    // A time freeze is exact; for a position the aim assumes no idle time (idle only adds time), so
+    // the guest is never past it there, and a new aim from where it is closes in.
+    const handles: TriggerHandle[] = [];
+    const probe = async (atNs: number) => {
+      handles.push(
+        await q.notify(atNs, async (ctx) => {
+          const position = Number(ctx.instructions) - this.offset;
+          if ('position' in before && before.position - POSITION_MARGIN - position > POSITION_SLACK) {
+            const next = aim(ctx.timeNs, position);
+            if (next > ctx.timeNs) return probe(next);
+          }
+          ctx.hold();
+        }),
+      );
+    };
+    await probe(first);
+    const result = await q.run({ timeoutMs: this.campaign.session.runTimeoutMs });
+    if (result.reason !== 'held') {
+      for (const handle of handles) await handle.cancel().catch(() => undefined);
+      return false;
     }
-    return found;
-  } finally {
-    await session.close();
+    await q.stopHeld();
+    await settleSerial(q, true);
+    this.here = {
+      ns: await q.now(),
+      position: Number(await q.instructions()) - this.offset,
+      serial: this.here.serial + this.serial.join(''),
+    };
+    this.serial = [];
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    if (this.owned) await this.session.close();
   }
 }
 
-/** When each moment's runs end: the budget after the moment, or the golden exit plus a hang margin. */
-export function planMoments(campaign: ResolvedCampaign, moments: readonly ResolvedMoment[], discovery: Discovery): MomentPlan[] {
-  const budget = campaign.definition.budgetNs;
-  return moments.map((moment) => {
-    const momentNs = discovery.momentNs.get(moment.key)!;
-    let endNs: number;
-    if (budget !== undefined) endNs = momentNs + budget;
-    else if (discovery.exitNs !== undefined) endNs = discovery.exitNs + Math.max(MIN_HANG_MARGIN_NS, discovery.exitNs - momentNs);
-    else throw new CampaignConfigError(`the golden run does not exit within maxGuestNs; give the campaign a budgetNs`);
-    return { moment, snapshotNs: 0, momentNs, endNs };
-  });
-}
-
-/** The time a moment's snapshot must precede. */
-function deadline(plan: MomentPlan, discovery: Discovery, shift: number): number {
-  const m = plan.moment;
-  // A time moment freezes at the first instruction at or after its time; from a state before that
-  // time, the same trigger freezes at the same place. PC and access moments count hits from the
-  // snapshot, so it must precede the first one, whose reported time may be off by up to a block
-  // (512 instructions).
-  return m.kind === 'time' ? m.ns : discovery.firstHitNs.get(m.key)! - 1024 * 2 ** shift;
-}
-
 /**
- * Saves a snapshot before each moment into `image` (a qcow2 file, created by the caller) and
- * fills in each plan's `tag` and `snapshotNs`.
+ * Places every plan (fills in `place`): walks the golden run once, saving a snapshot into `image`
+ * (a qcow2 file created by the caller, attached to `session` if given) before each plan's deadline
+ * unless an earlier one is within `snapshotLeadNs` of it. Without `image` it only measures the
+ * places (for ends counted from them).
  */
-export async function recordSnapshots(campaign: ResolvedCampaign, plans: MomentPlan[], discovery: Discovery, image: string): Promise<void> {
+export async function recordSnapshots(
+  campaign: ResolvedCampaign,
+  plans: MomentPlan[],
+  image: string | undefined,
+  session?: QemuSession,
+): Promise<void> {
   const leadNs = campaign.definition.snapshotLeadNs ?? 1_000_000;
-  let session = await QemuSession.start(campaign.session, image);
+  const walk = await Walk.start(campaign, image, session);
   try {
-    await session.boot();
-    await session.save('base');
-    let current = { tag: 'base', ns: 0 };
-    let dirty = false;
-    const time = campaign.session.launch.time;
-    const shift = time === false ? 0 : (time?.shift ?? 0);
-    const ordered = [...plans].sort((a, b) => deadline(a, discovery, shift) - deadline(b, discovery, shift));
-    for (const [i, plan] of ordered.entries()) {
-      const before = deadline(plan, discovery, shift);
-      for (let lead = leadNs; ; lead *= 2) {
-        const probe = before - lead;
-        if (probe <= current.ns + 1) break; // nothing closer than the snapshot we have
-        if (!session.alive) {
-          await session.close();
-          session = await QemuSession.start(campaign.session, image);
-          dirty = true;
+    const places: Place[] = [walk.here];
+    const shift = shiftOf(campaign);
+    // Where each deadline is at the earliest, from the boot: time moments at their time, positions one instruction each.
+    const earliest = (p: MomentPlan) => ('ns' in p.before ? p.before.ns : p.before.position * 2 ** shift);
+    const ordered = [...plans].sort((a, b) => earliest(a) - earliest(b));
+    for (const plan of ordered) {
+      // The latest place the plan may start at (places are not saved in order: a walk may go back).
+      const best = places.filter((place) => startsAt(plan, place)).reduce((a, b) => (b.position > a.position ? b : a), places[0]!);
+      plan.place = best;
+      const byTime = 'ns' in plan.before;
+      const gap = 'ns' in plan.before ? plan.before.ns - best.ns : plan.before.position - best.position;
+      if (gap <= (byTime ? leadNs : CLUSTER_SPAN)) continue;
+      // A stop aimed at a time lands a block later at most: doubling the lead gets it early enough.
+      for (let lead = leadNs; lead < gap || !byTime; lead *= 2) {
+        if (!startsAt(plan, walk.here) || walk.here.position < best.position) {
+          if (!best.tag) break; // no snapshots to go back to: only measuring
+          await walk.load(best);
         }
-        if (dirty) await session.load(current.tag);
-        dirty = true;
-        const stop = await session.stopNear(probe);
-        if (stop && stop.stoppedNs < before) {
-          const tag = `m${i}`;
-          await session.save(tag);
-          current = { tag, ns: stop.stoppedNs };
-          dirty = false;
+        if (!(await walk.advance(plan, lead))) break;
+        if (startsAt(plan, walk.here)) {
+          const place = await walk.save(`p${places.length}`);
+          places.push(place);
+          plan.place = place;
           break;
         }
+        if (!byTime) break;
       }
-      plan.tag = current.tag;
-      plan.snapshotNs = current.ns;
     }
   } finally {
-    await session.close();
+    await walk.close();
   }
 }

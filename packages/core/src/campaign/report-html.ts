@@ -8,6 +8,7 @@ export const OUTCOME_COLOURS: Record<Outcome, string> = {
   crash: '#ff7f0e',
   detected: '#1f77b4',
   masked: '#2ca02c',
+  'not-injected': '#7f7f7f',
 };
 
 /** Text as HTML (element content and attribute values alike). */

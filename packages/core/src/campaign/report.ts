@@ -1,16 +1,22 @@
 /**
- * Reports: the result as one JSON document, and a self-contained HTML page (no external assets)
- * with a plot of outcomes by target × moment (inline SVG) and a table of every fault, sortable by
- * any column, outcome by severity.
+ * Reports: the result as one JSON document, and a self-contained HTML page (no external assets):
+ * outcome filters, rates with intervals (sampled campaigns), the baseline difference, per target
+ * a bit position × outcome heatmap, outcomes by target × moment (inline SVG), outcomes per
+ * function and source line, and a table of every fault, sortable by any column (outcome by
+ * severity), each row with where it struck and the command that reproduces it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CampaignComparison } from './compare.js';
 import { OUTCOMES } from './outcome.js';
 import { baselineSection } from './report-baseline.js';
+import { heatmapSection } from './report-heatmap.js';
 import { badge, escapeHtml, OUTCOME_COLOURS } from './report-html.js';
+import { linesSection, whereCell } from './report-lines.js';
 import { ratesSection } from './report-rates.js';
 import type { CampaignResult } from './result.js';
+import type { SourceLines } from './source-lines.js';
+import { outcomesBySource } from './source-table.js';
 
 export { OUTCOME_COLOURS } from './report-html.js';
 
@@ -18,6 +24,8 @@ export { OUTCOME_COLOURS } from './report-html.js';
 export interface ReportOptions {
   /** The difference from a baseline (see `CampaignResult.compare`). */
   comparison?: CampaignComparison | undefined;
+  /** Source locations of the records' pcs (`writeCampaignReport` looks them up: `result.sourceLines()`). */
+  sourceLines?: SourceLines | undefined;
 }
 
 const CELL_W = 120;
@@ -61,18 +69,19 @@ function plot(result: CampaignResult): string {
   return `<svg id="plot" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="outcome by target and moment">${parts.join('')}</svg>`;
 }
 
+/** The legend, each outcome with a checkbox that shows or hides its faults in the table and the heatmaps. */
 function legend(result: CampaignResult): string {
   const counts = result.counts();
   return OUTCOMES.map(
     (o) =>
-      `<span class="legend" data-outcome="${o}"><span class="swatch" style="background:${OUTCOME_COLOURS[o]}"></span>${o} <b>${counts[o]}</b></span>`,
+      `<label class="legend" data-outcome="${o}"><input type="checkbox" class="filter" value="${o}" checked><span class="swatch" style="background:${OUTCOME_COLOURS[o]}"></span>${o} <b>${counts[o]}</b></label>`,
   ).join('');
 }
 
-function table(result: CampaignResult): string {
+function table(result: CampaignResult, lines: SourceLines | undefined): string {
   const rows = result.records.map((r) => {
     const time = r.timeNs ?? '';
-    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escapeHtml(r.target)}</td><td>${escapeHtml(r.action)}</td><td>${escapeHtml(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}">${badge(r.outcome)}</td><td>${escapeHtml(r.reason)}</td><td>${time}</td><td><code class="reproduce">${escapeHtml(result.reproduceCommand(r.id))}</code></td></tr>`;
+    return `<tr data-outcome="${r.outcome}"><td>${r.index}</td><td>${escapeHtml(r.target)}</td><td>${escapeHtml(r.action)}</td><td>${escapeHtml(r.moment)}</td><td data-sort="${OUTCOMES.indexOf(r.outcome)}">${badge(r.outcome)}</td><td>${escapeHtml(r.reason)}</td>${whereCell(r, lines)}<td>${time}</td><td><code class="reproduce">${escapeHtml(result.reproduceCommand(r.id))}</code></td></tr>`;
   });
   const headers = [
     ['#', 'number'],
@@ -81,14 +90,22 @@ function table(result: CampaignResult): string {
     ['moment', 'text'],
     ['outcome', 'severity'],
     ['reason', 'text'],
+    ['where', 'text'],
     ['end (ns)', 'number'],
     ['reproduce', 'text'],
   ];
   return `<table id="faults"><thead><tr>${headers.map(([h, kind], i) => `<th data-col="${i}" data-kind="${kind}"><button type="button">${h}</button></th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-// Sorting by column; outcome sorts by severity (worst first), a second click reverses.
+// Outcome filters (the legend's checkboxes hide the faults of an outcome in the table and the
+// heatmaps); sorting by column, outcome by severity (worst first), a second click reverses.
 const SCRIPT = `
+for (const box of document.querySelectorAll('input.filter')) {
+  box.addEventListener('change', () => {
+    for (const el of document.querySelectorAll('#faults tbody tr[data-outcome="' + box.value + '"], #heatmaps rect[data-outcome="' + box.value + '"]'))
+      el.classList.toggle('filtered', !box.checked);
+  });
+}
 for (const th of document.querySelectorAll('#faults th')) {
   th.addEventListener('click', () => {
     const table = th.closest('table');
@@ -119,7 +136,10 @@ table { border-collapse: collapse; margin-top: 16px; } th, td { border-bottom: 1
 th button { font: inherit; font-weight: bold; background: none; border: 0; cursor: pointer; padding: 0; }
 th[data-dir=asc] button::after { content: ' ▲'; } th[data-dir=desc] button::after { content: ' ▼'; }
 .badge { color: #fff; border-radius: 3px; padding: 0 6px; }
-code.reproduce { font-size: 11px; color: #555; user-select: all; }`;
+code.reproduce { font-size: 11px; color: #555; user-select: all; }
+.filtered { display: none; } label.legend { cursor: pointer; } .where { font-size: 12px; }
+figure.heatmap { display: inline-block; margin: 0 24px 12px 0; } figcaption { font-weight: bold; }
+td.n { text-align: right; } td.n.silent { color: #d62728; font-weight: bold; }`;
 
 /** The HTML report as one string. */
 export function renderHtmlReport(result: CampaignResult, options: ReportOptions = {}): string {
@@ -137,11 +157,13 @@ export function renderHtmlReport(result: CampaignResult, options: ReportOptions 
 <p id="legend">${legend(result)}</p>
 ${ratesSection(result)}
 ${options.comparison ? baselineSection(options.comparison) : ''}
+${heatmapSection(result.records)}
 <h2>Outcome by target × moment</h2>
 ${plot(result)}
+${linesSection(result.records, options.sourceLines)}
 <h2>Golden runs</h2><ul>${golden}</ul>
 <h2>Faults</h2>
-${table(result)}
+${table(result, options.sourceLines)}
 <script>${SCRIPT}</script>
 </body></html>
 `;
@@ -153,13 +175,24 @@ export async function writeCampaignReport(
   paths: { json?: string; html?: string },
   options: ReportOptions = {},
 ): Promise<void> {
+  const sourceLines = options.sourceLines ?? (await result.sourceLines());
   if (paths.json) {
     await mkdir(dirname(paths.json), { recursive: true });
-    const json = options.comparison ? { ...result.toJSON(), comparison: options.comparison } : result;
+    const json = {
+      ...result.toJSON(),
+      ...(options.comparison ? { comparison: options.comparison } : {}),
+      sourceLines: sourceLines.missing
+        ? { missing: sourceLines.missing }
+        : {
+            tool: sourceLines.tool,
+            byPc: Object.fromEntries(sourceLines.locations),
+            byLine: outcomesBySource(result.records, sourceLines),
+          },
+    };
     await writeFile(paths.json, `${JSON.stringify(json, null, 1)}\n`);
   }
   if (paths.html) {
     await mkdir(dirname(paths.html), { recursive: true });
-    await writeFile(paths.html, renderHtmlReport(result, options));
+    await writeFile(paths.html, renderHtmlReport(result, { ...options, sourceLines }));
   }
 }

@@ -32,6 +32,9 @@ export function formatFaultTrace(trace: FaultTrace, gdb?: GdbHandover): string {
     `fault #${fault.index} of campaign '${trace.campaign}': ${fault.id}`,
     `moment:   ${fault.moment.key}, pc 0x${moment.pc.toString(16)}, guest time ${time}`,
     `injected: ${fault.actionLabel} on ${injected.what}: ${injected.before} -> ${injected.after}`,
+    ...(fault.second
+      ? [`second:   ${fault.second.id}: ${trace.secondInjected ? 'injected' : 'its moment did not come (within the window): not injected'}`]
+      : []),
     'serial before the moment:',
     quoted(trace.serialBefore),
   ];
@@ -43,7 +46,10 @@ export function formatFaultTrace(trace: FaultTrace, gdb?: GdbHandover): string {
     );
     return lines.join('\n');
   }
-  lines.push('serial after the moment:', quoted(evidence.serial ?? ''), `end:      ${end}`);
+  // The evidence has the whole output, from boot: what came before the moment is shown above.
+  const serial = evidence.serial ?? '';
+  const after = serial.startsWith(trace.serialBefore) ? serial.slice(trace.serialBefore.length) : serial;
+  lines.push('serial after the moment:', quoted(after), `end:      ${end}`);
   if (evidence.memory) {
     for (const [name, bytes] of Object.entries(evidence.memory)) lines.push(`memory:   ${name} = ${formatMemory(bytes)}`);
   }

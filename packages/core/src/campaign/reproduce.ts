@@ -11,9 +11,10 @@ import { shellQuote } from '../shell-quote.js';
 import type { TriggerContext } from '../triggers/types.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
 import type { Fault } from './enumerate.js';
+import { goldenPass } from './golden-pass.js';
 import type { Evidence, Verdict } from './outcome.js';
+import { type MomentPlan, planMoments } from './plans.js';
 import { type InjectionProbe, QemuSession, type SessionConfig, type WindowHost } from './qemu-session.js';
-import { discover, type MomentPlan, planMoments } from './recorder.js';
 import { classify } from './runner.js';
 
 /** How to reproduce a fault. */
@@ -34,8 +35,10 @@ export interface FaultTrace {
   injected: { what: string; before: string; after: string };
   /** Serial output from boot to the moment. */
   serialBefore: string;
-  /** The run from the moment on (its `serial` is the output after the moment). */
+  /** The fault run's evidence, as its record has it (`serial`: the whole output, from boot). */
   evidence: Evidence;
+  /** A double fault: whether its second fault was injected (its moment came within the window). */
+  secondInjected?: boolean;
   /** The verdict against the golden run; absent when stopped for a debugger. */
   verdict?: Verdict;
 }
@@ -88,29 +91,27 @@ async function touched(host: WindowHost, fault: Fault, ctx: TriggerContext): Pro
 async function freshRun(
   config: SessionConfig,
   plan: MomentPlan,
-  options: { fault?: Fault; probe?: InjectionProbe; keep?: boolean } = {},
-): Promise<{ evidence: Evidence; serial: string; session: QemuSession }> {
+  options: { fault?: Fault; probe?: InjectionProbe; keep?: boolean; budgetNs?: number | undefined } = {},
+): Promise<{ evidence: Evidence; secondInjected?: boolean; session: QemuSession }> {
   const session = await QemuSession.start(config);
-  const chunks: string[] = [];
-  const unsubscribe = session.qemu.serial.onData((text) => chunks.push(text));
   let kept = false;
   try {
     await session.boot();
-    const report = await session.execute(
-      { moment: plan.moment, endNs: plan.endNs, ...(options.fault ? { fault: options.fault } : {}), probe: options.probe },
-      { thenClose: !options.keep },
-    );
+    const moment = options.fault?.moment ?? plan.moments[0]!;
+    const request = { moment, endNs: plan.endNs, budgetNs: options.budgetNs, probe: options.probe };
+    const report = await session.execute({ ...request, ...(options.fault ? { fault: options.fault } : {}) }, { thenClose: !options.keep });
     kept = options.keep === true;
-    return { evidence: report.evidence, serial: chunks.join(''), session };
+    const second = report.secondInjected !== undefined ? { secondInjected: report.secondInjected } : {};
+    return { evidence: report.evidence, ...second, session };
   } finally {
-    unsubscribe();
     if (!kept) await session.close();
   }
 }
 
 /**
- * Replays fault `idOrIndex` (its id, or `#index`) of `definition` from a fresh boot: a golden boot
- * to time the moment, the golden run to classify against, then the fault run, traced. With
+ * Replays fault `idOrIndex` (its id, or `#index`) of `definition` from a fresh boot: the golden pass
+ * (the golden run to classify against; with a budget, a golden run to the same end), then the fault
+ * run, traced. With
  * `options.gdb` the fault run stops right after the injection, and a {@link GdbHandover} comes
  * back with it; the caller closes it.
  */
@@ -121,10 +122,25 @@ export async function reproduceFault(
 ): Promise<{ trace: FaultTrace; gdb?: GdbHandover }> {
   const campaign = await resolveCampaign(definition, { baseDir: options.baseDir });
   const fault = findFault(campaign, idOrIndex);
-  const [plan] = planMoments(campaign, [fault.moment], await discover(campaign, [fault.moment]));
-  const golden = options.gdb ? undefined : await freshRun(campaign.session, plan!);
+  const pass =
+    campaign.golden ??
+    (await goldenPass(campaign, {
+      targets: [fault.target],
+      moments: [fault.moment],
+      traces: [],
+      lookup: (name) => campaign.elf.symbol(name),
+    }));
+  const [plan] = planMoments(campaign, [fault.moment], pass);
+  const budgetNs = campaign.definition.budgetNs;
+  // Without a budget every run is compared with the golden pass; with one, with a golden run to the same end.
+  const golden = options.gdb
+    ? undefined
+    : budgetNs === undefined
+      ? { evidence: pass.evidence }
+      : await freshRun(campaign.session, plan!, { budgetNs });
 
   let moment: FaultTrace['moment'] = { pc: 0, timeNs: 0, exactTime: false };
+  let serialBefore = '';
   let before = { what: '', value: '' };
   let after = before;
   let stoppedPc: RegisterValue = 0;
@@ -132,6 +148,8 @@ export async function reproduceFault(
     async before(ctx, host) {
       moment = { pc: ctx.pc, timeNs: ctx.timeNs, exactTime: ctx.kind === 'time' };
       before = await touched(host, fault, ctx);
+      // QEMU answered since the freeze: what the guest wrote before it has come.
+      serialBefore = host.qemu.serial.text;
     },
     async after(ctx, host) {
       after = await touched(host, fault, ctx);
@@ -146,9 +164,7 @@ export async function reproduceFault(
   };
   // Stopped for a debugger, the firmware's exit must end QEMU as it would without us: no traps.
   const config = options.gdb ? { ...campaign.session, traps: [] } : campaign.session;
-  const run = await freshRun(config, plan!, { fault, probe, keep: options.gdb === true });
-  const serialAfter = run.evidence.serial ?? '';
-  const serialBefore = run.serial.endsWith(serialAfter) ? run.serial.slice(0, run.serial.length - serialAfter.length) : run.serial;
+  const run = await freshRun(config, plan!, { fault, probe, keep: options.gdb === true, budgetNs });
   const trace: FaultTrace = {
     campaign: definition.name,
     fault,
@@ -156,15 +172,10 @@ export async function reproduceFault(
     injected: { what: before.what, before: before.value, after: after.value },
     serialBefore,
     evidence: run.evidence,
+    ...(run.secondInjected !== undefined ? { secondInjected: run.secondInjected } : {}),
   };
   if (!options.gdb) {
-    const record = {
-      type: 'golden' as const,
-      moment: fault.moment.key,
-      momentNs: plan!.momentNs,
-      endNs: plan!.endNs,
-      evidence: golden!.evidence,
-    };
+    const record = { type: 'golden' as const, moment: plan!.key, momentNs: 0, endNs: plan!.endNs ?? 0, evidence: golden!.evidence };
     return { trace: { ...trace, verdict: classify(campaign, run.evidence, record, fault) } };
   }
   const qemu = run.session.qemu;

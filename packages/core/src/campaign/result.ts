@@ -9,6 +9,7 @@ import { CampaignComparison, type ComparedRecords } from './compare.js';
 import { OUTCOMES, type Outcome } from './outcome.js';
 import type { FaultRecord, GoldenRecord } from './results-file.js';
 import { DEFAULT_CONFIDENCE, type SamplingInfo } from './sample.js';
+import { type SourceLines, sourceLines } from './source-lines.js';
 import { formatPercent, type OutcomeRate, outcomeRates } from './stats.js';
 
 /** Selects records: strings match exactly, RegExps anywhere. */
@@ -58,6 +59,8 @@ export class CampaignResult {
   readonly records: readonly FaultRecord[];
   /** The sample this result is of (a campaign with `sample`), for {@link rates}. */
   sampling: SamplingInfo | undefined;
+  /** The firmware the campaign ran (`runCampaign` sets it), for {@link sourceLines}. */
+  kernel: { path: string; machine: string } | undefined;
   /** The config file the campaign was run from, for {@link reproduceCommand} (`runCampaign`'s `configFile`). */
   configFile: string | undefined;
 
@@ -65,7 +68,7 @@ export class CampaignResult {
     readonly name: string,
     /** Faults in the whole campaign. */
     readonly total: number,
-    /** One golden run per moment. */
+    /** The golden runs: one for the campaign, or one per plan with a budget (see `GoldenRecord`). */
     readonly golden: readonly GoldenRecord[],
     records: readonly FaultRecord[],
     readonly fingerprint = '',
@@ -100,6 +103,21 @@ export class CampaignResult {
    */
   reproduceCommand(id: string): string {
     return `qemu-fault campaign ${shellQuote(this.configFile ?? '<config>')} --reproduce ${shellQuote(id)}`;
+  }
+
+  /**
+   * Function and `file:line` of every pc the records carry (the moment's, the end's), from the
+   * kernel's DWARF line table through the toolchain's `addr2line`; `missing` says why there are
+   * none (no kernel known, no `addr2line` for its architecture).
+   */
+  async sourceLines(): Promise<SourceLines> {
+    if (!this.kernel)
+      return {
+        missing: 'the result does not name its kernel (a merged result: set result.kernel to { path, machine })',
+        locations: new Map(),
+      };
+    const pcs = this.records.flatMap((r) => [r.pc, r.endPc].filter((pc): pc is number => pc !== undefined));
+    return sourceLines(this.kernel, pcs);
   }
 
   /** Records passing `filter`. */

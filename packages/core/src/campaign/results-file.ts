@@ -1,6 +1,6 @@
 /**
  * The results file: JSON Lines, one record per line — a header naming the campaign (and shard), the
- * golden run of each moment, and one record per fault as it completes. Every record is fsync'd
+ * golden runs, and one record per fault as it completes. Every record is fsync'd
  * before it counts, so a campaign killed at any point loses at most the runs in flight; a torn last
  * line (a kill mid-write) is dropped on resume.
  */
@@ -8,6 +8,7 @@ import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promis
 import { dirname } from 'node:path';
 import { ResultsFileError } from '../errors.js';
 import type { FaultAction, ResolvedMoment, ResolvedTarget, Shard } from './enumerate.js';
+import type { InjectionEffect } from './inject.js';
 import type { Evidence, Outcome } from './outcome.js';
 import type { SecondFault } from './pairs.js';
 
@@ -25,13 +26,17 @@ export interface CampaignHeader {
   shard: Shard;
 }
 
-/** The golden (fault-free) run of one moment: what every fault run at that moment is compared with. */
+/**
+ * A golden (fault-free) run: what fault runs are compared with. Without a budget, one for the whole
+ * campaign (`moment: 'run'`, the golden pass); with one, one per plan (a moment given by hand, or a
+ * cluster of trace moments: `moment` names it).
+ */
 export interface GoldenRecord {
   type: 'golden';
   moment: string;
-  /** Guest time of the moment's freeze (as reported at inexact PC freezes). */
+  /** Guest time of its (first) moment's freeze: exact at time moments, as the golden pass saw it at pc and data ones; 0 for the whole run. */
   momentNs: number;
-  /** Guest time the runs of this moment are cut at. */
+  /** Guest time its runs are cut at (the whole run: where the golden pass ended). */
   endNs: number;
   evidence: Evidence;
 }
@@ -50,8 +55,18 @@ export interface FaultRecord {
   outcome: Outcome;
   /** Why the classifier said so. */
   reason: string;
+  /** The pc at the moment (at an access moment: of the instruction that made the access). */
+  pc?: number;
+  /** The pc the run ended at, where it was held (a trap reached, the end of the budget). */
+  endPc?: number;
   /** Guest time when the run ended (absent when no exact time exists). */
   timeNs?: number;
+  /**
+   * The proof of injection: whether the moment came in this run (else the outcome is
+   * `not-injected`), the pc there, and what the fault changed (old and new value, or the skipped
+   * instructions). The moment itself (`fault.moment`) carries its pc, hit and instruction bytes.
+   */
+  injection?: { reached: boolean; pc?: number; effect?: InjectionEffect };
   evidence: Evidence;
 }
 

@@ -1,25 +1,24 @@
 /**
- * `runCampaign()`: golden boot, snapshots, the golden run of every moment, then every fault of the
- * shard on a pool of QEMU workers (one process each, reused from fault to fault), each record
- * appended to the results file as it completes.
+ * `runCampaign()`: the golden pass, the recording pass (snapshots before each cluster of moments),
+ * then every fault of the shard on a pool of QEMU workers (one process each, reused from fault to
+ * fault), each record appended to the results file as it completes.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CampaignConfigError, ClassifierError, InvalidArgumentError, SnapshotError } from '../errors.js';
-import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
-import { guardDir, releaseDir } from '../launch/reaper.js';
+import type { PrivateDir } from '../launch/private-dir.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
 import { checkShard, type Fault, type Shard, shardRange } from './enumerate.js';
+import { type GoldenPass, goldenPass } from './golden-pass.js';
 import { defaultClassifier, type Evidence, OUTCOMES, type Outcome, toVerdict, type Verdict } from './outcome.js';
-import { QemuSession, type RunReport } from './qemu-session.js';
-import { discover, type MomentPlan, planMoments, recordSnapshots } from './recorder.js';
+import { HitCounter, type MomentPlan, planMoments, settleEnds } from './plans.js';
+import type { RunReport, SessionConfig } from './qemu-session.js';
+import { recordSnapshots } from './recorder.js';
 import { CampaignResult } from './result.js';
 import { type CampaignHeader, type FaultRecord, type GoldenRecord, RESULTS_FORMAT, ResultsWriter } from './results-file.js';
 import { STOP_CHECK_EVERY, samplingInfo, stoppedAt } from './sample.js';
+import { createImage, imageDir } from './snapshot-images.js';
+import { onPool, Worker } from './worker.js';
 
 /** Progress, reported after every fault run. */
 export interface CampaignProgress {
@@ -49,7 +48,7 @@ export interface RunCampaignOptions {
   resultsFile?: string;
   /** Continue a matching results file (default true); false starts it over. */
   resume?: boolean;
-  /** `snapshot` (default): one snapshot per moment, restored per fault. `fresh`: a new QEMU per fault. */
+  /** `snapshot` (default): a snapshot before each cluster of moments, restored per fault. `fresh`: a new QEMU per fault. */
   reuse?: 'snapshot' | 'fresh';
   /** Run only the faults this accepts (within the shard). */
   only?: (fault: Fault) => boolean;
@@ -64,8 +63,6 @@ export interface RunCampaignOptions {
   signal?: AbortSignal;
 }
 
-const run = promisify(execFile);
-
 /** Workers beyond the CPUs by default (see {@link RunCampaignOptions.workers}). */
 const WORKERS_ABOVE_CPUS = 1;
 /** The most workers a campaign starts by default. */
@@ -78,124 +75,8 @@ export function defaultWorkers(): number {
   return Math.min(MAX_DEFAULT_WORKERS, availableParallelism() + WORKERS_ABOVE_CPUS);
 }
 
-/** How fault runs start by default: from a snapshot per moment (see {@link RunCampaignOptions.reuse}). */
+/** How fault runs start by default: from a snapshot (see {@link RunCampaignOptions.reuse}). */
 export const DEFAULT_REUSE = 'snapshot';
-
-/** Creates an empty qcow2 image for snapshots (the vmstate lives outside its virtual size). */
-async function createImage(path: string): Promise<void> {
-  try {
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, '1M']);
-  } catch (err) {
-    const e = err as { stderr?: string; code?: string };
-    throw new SnapshotError(
-      `cannot create the snapshot image ${path} with qemu-img (package qemu-utils): ${e.stderr?.trim() || e.code || String(err)}`,
-      { cause: err },
-    );
-  }
-}
-
-/**
- * A private dir for the snapshot images: in the temp dir, or under `parent`. Either way the reaper
- * knows it, so it goes even if this process is killed.
- */
-async function imageDir(parent: string | undefined): Promise<PrivateDir> {
-  if (!parent) return createPrivateDir();
-  const path = join(parent, `qemu-fault-campaign-${process.pid}-${randomBytes(6).toString('hex')}`);
-  guardDir(path);
-  try {
-    await mkdir(path, { mode: 0o700 });
-  } catch (err) {
-    releaseDir(path);
-    throw new SnapshotError(`cannot create a directory for snapshot images in ${parent}: ${(err as Error).message}`, { cause: err });
-  }
-  return {
-    path,
-    remove: async () => {
-      await rm(path, { recursive: true, force: true });
-      releaseDir(path);
-    },
-  };
-}
-
-/** Copies the recorded image for each worker (one QEMU may open an image at a time). */
-async function copyImage(from: string, to: string): Promise<void> {
-  try {
-    await copyFile(from, to);
-  } catch (err) {
-    const full = (err as NodeJS.ErrnoException).code === 'ENOSPC';
-    throw new SnapshotError(
-      `cannot copy the snapshot image to ${to}: ${(err as Error).message}${full ? ' — the disk is full; point `snapshotDir` elsewhere' : ''}`,
-      { cause: err },
-    );
-  }
-}
-
-/** A worker: one QEMU at a time, relaunched when a fault run kills it. */
-class Worker {
-  private session: QemuSession | undefined;
-  /** Bytes at moments, kept across the sessions of this worker (see `InjectionHost.seen`). */
-  private readonly seen = new Map<string, number>();
-
-  constructor(
-    private readonly campaign: ResolvedCampaign,
-    private readonly image: string | undefined,
-  ) {}
-
-  /** Runs `plan`'s window with `fault` (none: the golden run). */
-  async execute(plan: MomentPlan, fault?: Fault): Promise<RunReport> {
-    const request = { moment: plan.moment, endNs: plan.endNs, ...(fault ? { fault } : {}) };
-    if (!this.image) {
-      // Fresh mode: boot, run, quit — what a campaign without snapshots costs.
-      const session = await QemuSession.start(this.campaign.session);
-      session.seen = this.seen;
-      try {
-        await session.boot();
-        return await session.execute(request, { thenClose: true });
-      } finally {
-        await session.close();
-      }
-    }
-    if (this.session && !this.session.alive) {
-      await this.session.close();
-      this.session = undefined;
-    }
-    if (!this.session) {
-      this.session = await QemuSession.start(this.campaign.session, this.image);
-      this.session.seen = this.seen;
-    }
-    await this.session.load(plan.tag!);
-    return this.session.execute(request);
-  }
-
-  async close(): Promise<void> {
-    await this.session?.close();
-    this.session = undefined;
-  }
-}
-
-/** Runs `task` over `items` on the workers, each worker taking the next item when free; stops early on `stop()`. */
-async function onPool<T>(
-  workers: Worker[],
-  items: readonly T[],
-  task: (worker: Worker, item: T) => Promise<void>,
-  stop: () => boolean,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  await Promise.all(
-    workers.map(async (worker) => {
-      while (!failure && !stop() && next < items.length) {
-        const item = items[next++]!;
-        try {
-          await task(worker, item);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    }),
-  );
-  if (failure) throw failure.error;
-}
 
 /** The verdict on a fault run: the default classifier, refined by the definition's own. */
 export function classify(campaign: ResolvedCampaign, evidence: Evidence, golden: GoldenRecord, fault: Fault): Verdict {
@@ -209,25 +90,40 @@ export function classify(campaign: ResolvedCampaign, evidence: Evidence, golden:
   }
 }
 
-/** The golden run of `plan`, checked: it reaches its moment where the golden boot did, and looks fault-free. */
-async function goldenRun(campaign: ResolvedCampaign, worker: Worker, plan: MomentPlan): Promise<GoldenRecord> {
-  const report = await worker.execute(plan);
-  const key = plan.moment.key;
-  if (!report.reached)
-    throw new CampaignConfigError(`the golden run from the snapshot of ${key} ended (${report.evidence.end}) before reaching it`);
-  if (report.momentNs !== undefined && report.momentNs !== plan.momentNs) {
-    throw new SnapshotError(
-      `replaying the snapshot of ${key} diverged from the golden boot: the moment froze at ${report.momentReportedNs} ns, not ${plan.momentNs} ns`,
-    );
-  }
+/** The golden record's key when one golden run serves every moment (no budget: the golden pass). */
+const WHOLE_RUN = 'run';
+
+/** Checks that a golden run looks fault-free to the campaign's own signals. */
+function checkGolden(campaign: ResolvedCampaign, evidence: Evidence, where: string): void {
   const def = campaign.definition;
-  const verdict = defaultClassifier({ detect: def.detect, crash: def.crash })(report.evidence, report.evidence);
+  const verdict = defaultClassifier({ detect: def.detect, crash: def.crash })(evidence, evidence);
   if (verdict.outcome !== 'masked') {
-    throw new CampaignConfigError(
-      `the golden run at ${key} already counts as '${verdict.outcome}' (${verdict.reason}): check detect/crash`,
-    );
+    throw new CampaignConfigError(`the golden run${where} already counts as '${verdict.outcome}' (${verdict.reason}): check detect/crash`);
   }
-  return { type: 'golden', moment: key, momentNs: plan.momentNs, endNs: plan.endNs, evidence: report.evidence };
+}
+
+/** The golden run of a plan with a budget: from its start to its end, checked to reach its first moment. */
+async function planGolden(campaign: ResolvedCampaign, worker: Worker, plan: MomentPlan, pass: GoldenPass): Promise<GoldenRecord> {
+  const first = plan.moments[0]!;
+  const report = await worker.execute(plan, first);
+  if (!report.reached)
+    throw new CampaignConfigError(
+      `the golden run from the snapshot of ${plan.key} ended (${report.evidence.end}) before reaching ${first.key}`,
+    );
+  checkGolden(campaign, report.evidence, ` at ${plan.key}`);
+  // A time moment's exact freeze, and the end its budget gave.
+  const momentNs = report.momentNs ?? pass.momentNs.get(first.key) ?? 0;
+  const endNs = plan.endNs ?? momentNs + campaign.definition.budgetNs!;
+  return { type: 'golden', moment: plan.key, momentNs, endNs, evidence: report.evidence };
+}
+
+/** The proof of injection a record carries: whether the moment came, where, and what the fault changed. */
+function injection(report: RunReport): FaultRecord['injection'] {
+  return {
+    reached: report.reached,
+    ...(report.momentPc !== undefined ? { pc: report.momentPc } : {}),
+    ...(report.effect ? { effect: report.effect } : {}),
+  };
 }
 
 function faultRecord(fault: Fault, report: RunReport, verdict: Verdict): FaultRecord {
@@ -242,9 +138,20 @@ function faultRecord(fault: Fault, report: RunReport, verdict: Verdict): FaultRe
     ...(report.secondInjected !== undefined ? { secondInjected: report.secondInjected } : {}),
     outcome: verdict.outcome,
     reason: verdict.reason,
+    ...(report.momentPc !== undefined ? { pc: report.momentPc } : {}),
+    ...(report.endPc !== undefined ? { endPc: report.endPc } : {}),
     ...(report.evidence.timeNs !== undefined ? { timeNs: report.evidence.timeNs } : {}),
+    injection: injection(report),
     evidence: report.evidence,
   };
+}
+
+/** A fault run's verdict: `not-injected` if its moment never came, else the classifier's. */
+export function verdictOf(campaign: ResolvedCampaign, report: RunReport, golden: GoldenRecord, fault: Fault): Verdict {
+  if (!report.reached) {
+    return { outcome: 'not-injected', reason: `the moment never came: the run ended (${report.evidence.end}) first` };
+  }
+  return classify(campaign, report.evidence, golden, fault);
 }
 
 /**
@@ -258,80 +165,115 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
   const reuse = options.reuse ?? DEFAULT_REUSE;
   if (reuse !== 'snapshot' && reuse !== 'fresh')
     throw new InvalidArgumentError(`reuse must be 'snapshot' or 'fresh', got ${String(reuse)}`);
-  const campaign = await resolveCampaign(definition, { baseDir: options.baseDir });
-  const shard = checkShard(options.shard ?? { index: 0, count: 1 });
-  // A sample runs in its drawn order, so that every prefix of it is a random sample too.
-  const space = campaign.sampling ? campaign.sampling.order.map((i) => campaign.faults[i]!) : campaign.faults;
-  const range = shardRange(space.length, shard);
-  const scope = space.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
-  const stopWhen = campaign.sampling && definition.stopWhen;
-  const header: CampaignHeader = {
-    type: 'campaign',
-    format: RESULTS_FORMAT,
-    name: definition.name,
-    fingerprint: campaign.fingerprint,
-    total: campaign.faults.length,
-    shard,
-  };
-
-  const opened = options.resultsFile
-    ? await ResultsWriter.open(options.resultsFile, header, { fresh: options.resume === false })
-    : undefined;
-  const writer = opened?.writer;
-  const records = new Map<number, FaultRecord>();
-  const inScope = new Set(scope.map((f) => f.index));
-  for (const r of opened?.existing?.faults ?? []) if (inScope.has(r.index)) records.set(r.index, r);
-  const golden = new Map<string, GoldenRecord>((opened?.existing?.golden ?? []).map((g) => [g.moment, g]));
-  const resumed = records.size;
-  const pending = scope.filter((f) => !records.has(f.index));
-
   let tmp: PrivateDir | undefined;
   const workers: Worker[] = [];
+  let launching: Promise<unknown> = Promise.resolve();
+  // Worker QEMUs start as soon as their configuration is known: they boot while the golden pass runs.
+  const startWorkers = async (session: SessionConfig) => {
+    tmp = await imageDir(options.snapshotDir);
+    for (let i = 0; i < workerCount; i++) {
+      const image = reuse === 'snapshot' ? join(tmp.path, `worker${i}.qcow2`) : undefined;
+      if (image) await createImage(image);
+      workers.push(new Worker({ session, definition }, image));
+    }
+    await Promise.all(workers.map((w) => w.launch()));
+  };
+  let writer: ResultsWriter | undefined;
   try {
+    const campaign = await resolveCampaign(definition, {
+      baseDir: options.baseDir,
+      onSession: (session) => {
+        if (!options.signal?.aborted) launching = startWorkers(session);
+      },
+    });
+    const shard = checkShard(options.shard ?? { index: 0, count: 1 });
+    // A sample runs in its drawn order, so that every prefix of it is a random sample too.
+    const space = campaign.sampling ? campaign.sampling.order.map((i) => campaign.faults[i]!) : campaign.faults;
+    const range = shardRange(space.length, shard);
+    const scope = space.slice(range.start, range.end).filter((f) => options.only?.(f) ?? true);
+    const stopWhen = campaign.sampling && definition.stopWhen;
+    const header: CampaignHeader = {
+      type: 'campaign',
+      format: RESULTS_FORMAT,
+      name: definition.name,
+      fingerprint: campaign.fingerprint,
+      total: campaign.faults.length,
+      shard,
+    };
+
+    const opened = options.resultsFile
+      ? await ResultsWriter.open(options.resultsFile, header, { fresh: options.resume === false })
+      : undefined;
+    writer = opened?.writer;
+    const records = new Map<number, FaultRecord>();
+    const inScope = new Set(scope.map((f) => f.index));
+    for (const r of opened?.existing?.faults ?? []) if (inScope.has(r.index)) records.set(r.index, r);
+    const golden = new Map<string, GoldenRecord>((opened?.existing?.golden ?? []).map((g) => [g.moment, g]));
+    const resumed = records.size;
+    const pending = scope.filter((f) => !records.has(f.index));
+
     if (pending.length && !options.signal?.aborted) {
       const moments = [...new Map(pending.map((f) => [f.moment.key, f.moment])).values()];
-      const discovery = await discover(campaign, moments);
-      const plans = planMoments(campaign, moments, discovery);
-      const planOf = new Map(plans.map((p) => [p.moment.key, p]));
-      tmp = await imageDir(options.snapshotDir);
-      const images: Array<string | undefined> = [];
+      const pass =
+        campaign.golden ??
+        (await goldenPass(campaign, {
+          targets: [...new Map(pending.map((f) => [f.target.label, f.target])).values()],
+          moments,
+          traces: [],
+          lookup: (name) => campaign.elf.symbol(name),
+        }));
+      const plans = planMoments(campaign, moments, pass);
+      const planOf = new Map(plans.flatMap((p) => p.moments.map((m) => [m.key, p] as const)));
+      const byBudget = definition.budgetNs !== undefined;
+      await launching;
       if (reuse === 'snapshot') {
-        const recorded = join(tmp.path, 'recorded.qcow2');
-        await createImage(recorded);
-        await recordSnapshots(campaign, plans, discovery, recorded);
-        for (let i = 0; i < workerCount; i++) {
-          images.push(join(tmp.path, `worker${i}.qcow2`));
-          await copyImage(recorded, images[i]!);
+        // Each worker records into its own image; the walk is deterministic, so all must agree.
+        const placed = await Promise.all(workers.map((w) => w.record(campaign, plans)));
+        for (const [i, plan] of plans.entries()) {
+          plan.place = placed[0]![i]!;
+          if (placed.some((places) => JSON.stringify(places[i]) !== JSON.stringify(plan.place)))
+            throw new SnapshotError(`the workers' recording passes placed ${plan.key} apart: the golden run is not deterministic`);
         }
-      } else images.push(...Array.from({ length: workerCount }, () => undefined));
-      workers.push(...images.map((image) => new Worker(campaign, image)));
+      } else if (byBudget && plans.some((p) => p.traced)) {
+        // Runs from the boot still end where runs from snapshots would.
+        await recordSnapshots(campaign, plans, undefined);
+      }
+      settleEnds(campaign, plans);
+      const hits = new HitCounter([...pass.traced.values()].flat());
+      for (const w of workers) w.hits = hits;
 
-      await onPool(
-        workers,
-        plans,
-        async (worker, plan) => {
-          const record = await goldenRun(campaign, worker, plan);
-          const stored = golden.get(record.moment);
-          if (stored && JSON.stringify(stored) !== JSON.stringify(record)) {
-            throw new SnapshotError(
-              `the golden run at ${record.moment} differs from the one in ${options.resultsFile}: the firmware, QEMU or the campaign changed, or runs are not deterministic`,
-            );
-          }
-          if (!stored) {
-            golden.set(record.moment, record);
-            await writer?.append(record);
-          }
-        },
-        () => false,
-      );
+      const keep = async (record: GoldenRecord) => {
+        const stored = golden.get(record.moment);
+        if (stored && JSON.stringify(stored) !== JSON.stringify(record)) {
+          throw new SnapshotError(
+            `the golden run at ${record.moment} differs from the one in ${options.resultsFile}: the firmware, QEMU or the campaign changed, or runs are not deterministic`,
+          );
+        }
+        if (!stored) {
+          golden.set(record.moment, record);
+          await writer?.append(record);
+        }
+      };
+      if (byBudget)
+        await onPool(
+          workers,
+          plans,
+          async (worker, plan) => keep(await planGolden(campaign, worker, plan, pass)),
+          () => false,
+        );
+      else {
+        checkGolden(campaign, pass.evidence, '');
+        await keep({ type: 'golden', moment: WHOLE_RUN, momentNs: 0, endNs: pass.endNs, evidence: pass.evidence });
+      }
+      const goldenOf = (fault: Fault) => golden.get(byBudget ? planOf.get(fault.moment.key)!.key : WHOLE_RUN)!;
 
       const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
       for (const r of records.values()) counts[r.outcome]++;
       const started = performance.now();
       let ran = 0;
       const runFault = async (worker: Worker, fault: Fault) => {
-        const report = await worker.execute(planOf.get(fault.moment.key)!, fault);
-        const record = faultRecord(fault, report, classify(campaign, report.evidence, golden.get(fault.moment.key)!, fault));
+        const report = await worker.execute(planOf.get(fault.moment.key)!, fault.moment, fault);
+        const record = faultRecord(fault, report, verdictOf(campaign, report, goldenOf(fault), fault));
         records.set(fault.index, record);
         counts[record.outcome]++;
         ran++;
@@ -362,23 +304,25 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
         if (stopWhen && stoppedAt(stopWhen, scope, records, campaign.sampling!) !== undefined) break;
       }
     }
+    // In the order the moments first appear, whatever order the workers finished them in.
+    const goldenRecords = [...golden.values()].sort((a, b) => a.momentNs - b.momentNs || a.moment.localeCompare(b.moment));
+    const result = new CampaignResult(
+      definition.name,
+      campaign.faults.length,
+      goldenRecords,
+      [...records.values()],
+      campaign.fingerprint,
+      scope.length,
+    );
+    result.configFile = options.configFile;
+    result.kernel = { path: campaign.elf.path, machine: campaign.elf.machine };
+    if (campaign.sampling) result.sampling = samplingInfo(campaign.sampling, stopWhen || undefined, scope, records);
+    return result;
   } finally {
+    // Workers still starting are closed once started (their launch may have failed: that is reported already, or moot).
+    await Promise.allSettled([launching]);
     await Promise.allSettled(workers.map((w) => w.close()));
     await writer?.close();
-    await tmp?.remove();
+    await (tmp as PrivateDir | undefined)?.remove();
   }
-  // In the order the moments first appear, whatever order the workers finished them in.
-  const momentOrder = [...new Set(scope.map((f) => f.moment.key))];
-  const goldenRecords = momentOrder.flatMap((key) => golden.get(key) ?? []);
-  const result = new CampaignResult(
-    definition.name,
-    campaign.faults.length,
-    goldenRecords,
-    [...records.values()],
-    campaign.fingerprint,
-    scope.length,
-  );
-  result.configFile = options.configFile;
-  if (campaign.sampling) result.sampling = samplingInfo(campaign.sampling, stopWhen || undefined, scope, records);
-  return result;
 }

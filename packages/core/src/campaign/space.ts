@@ -29,7 +29,17 @@ export type FaultModelSpec =
 export type MomentSpec =
   | { kind: 'time'; ns: number }
   | { kind: 'pc'; at: string | number; hit?: number }
-  | { kind: 'access'; at: string | number; access?: 'read' | 'write'; hit?: number; length?: number };
+  | { kind: 'access'; at: string | number; access?: 'read' | 'write'; hit?: number; length?: number }
+  | TraceMomentSpec;
+
+/**
+ * Moments read off the golden run: one per dynamic instruction executed in a function or a pc range
+ * (`executed`), or one per guest access to a memory range (`accessed`), in execution order.
+ */
+export type TraceMomentSpec =
+  | { kind: 'executed'; in: string }
+  | { kind: 'executed'; from: string | number; to: string | number }
+  | { kind: 'accessed'; in: string | { at: number; length: number }; access?: 'read' | 'write' };
 
 /** One product of targets × models × moments; a model applies only to the targets it fits. */
 export interface FaultSpacePart {
@@ -125,6 +135,31 @@ export function onAccess(at: string | number, options: { access?: 'read' | 'writ
     hit: options.hit ?? 1,
     ...(options.length ? { length: options.length } : {}),
   };
+}
+
+/**
+ * Every instruction the golden run executes in function `in` (its symbol's extent) or in the pc
+ * range `[from, to)` (symbols or addresses): one moment per dynamic instruction `(pc, hit)`, in
+ * execution order, each just before that execution (as `atPc(pc, hit)`).
+ */
+export function executed(range: { in: string } | { from: string | number; to: string | number }): TraceMomentSpec {
+  return 'in' in range ? { kind: 'executed', in: range.in } : { kind: 'executed', from: range.from, to: range.to };
+}
+
+/**
+ * Every guest access of kind `access` (default `write`) the golden run makes to a symbol (its whole
+ * size) or to `{ at, length }`: one moment per access, right after it (as `onAccess(at, { hit })`).
+ */
+export function accessed(
+  range: { in: string | { at: number; length: number } },
+  options: { access?: 'read' | 'write' } = {},
+): TraceMomentSpec {
+  return { kind: 'accessed', in: range.in, access: options.access ?? 'write' };
+}
+
+/** Whether a moment is read off the golden run (see {@link executed}, {@link accessed}). */
+export function isTraceMoment(m: MomentSpec): m is TraceMomentSpec {
+  return m.kind === 'executed' || m.kind === 'accessed';
 }
 
 /** Builds a fault space from parts, checking each part's shape (pair parts check themselves in `pairs()`). */
@@ -238,7 +273,26 @@ export function checkMoment(m: MomentSpec): void {
         fail('access moment', m, "access must be 'read' or 'write'");
       if (m.length !== undefined && (!isInt(m.length) || m.length < 1)) fail('access moment', m, 'length must be a positive integer');
       return;
+    case 'executed':
+      if ('in' in m) {
+        if (typeof m.in !== 'string' || !m.in) fail('executed moment', m, '`in` must be a function symbol');
+      } else {
+        checkAt(m.from);
+        checkAt(m.to);
+      }
+      return;
+    case 'accessed': {
+      const range = m.in as unknown;
+      const region = range as { at?: unknown; length?: unknown };
+      const ok =
+        (typeof range === 'string' && range) ||
+        (range && typeof range === 'object' && isInt(region.at) && region.at >= 0 && isInt(region.length) && region.length >= 1);
+      if (!ok) fail('accessed moment', m, '`in` must be a symbol or { at, length } (integers)');
+      if (m.access !== undefined && m.access !== 'read' && m.access !== 'write')
+        fail('accessed moment', m, "access must be 'read' or 'write'");
+      return;
+    }
     default:
-      fail('moment', m, "kind must be 'time', 'pc' or 'access'");
+      fail('moment', m, "kind must be 'time', 'pc', 'access', 'executed' or 'accessed'");
   }
 }

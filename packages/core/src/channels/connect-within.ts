@@ -6,11 +6,13 @@ import type { Deadline } from './start-up-limit.js';
 export interface UntilListening {
   /** True once retrying is pointless (QEMU has exited). */
   gaveUp(): boolean;
+  /** Resolves when a missing socket file may have appeared (by default: after a millisecond). */
+  appeared?(): Promise<void>;
 }
 
 /**
  * Connects to `what` within `deadline`, giving `connect` the time left. With `untilListening`, a
- * refused or missing socket is tried again every millisecond. A connection that fails because the
+ * refused socket is tried again every millisecond, a missing one when it `appeared`. A connection that fails because the
  * deadline passed fails with the limit's `ReadyTimeoutError`, which names the option to raise.
  */
 export async function connectWithin<T>(
@@ -27,7 +29,9 @@ export async function connectWithin<T>(
       if (untilListening?.gaveUp()) throw err;
       if (deadline.passed && (code === 'CONNECTION_FAILED' || code === 'TIMEOUT')) throw deadline.limit.error(what, err);
       if (!untilListening || code !== 'CONNECTION_FAILED') throw err;
-      await sleep(1);
+      // No file yet: wait for it. Refused: it exists, and QEMU listens a moment after it binds.
+      const missing = (err as Error).cause && ((err as Error).cause as NodeJS.ErrnoException).code === 'ENOENT';
+      await (missing && untilListening.appeared ? untilListening.appeared() : sleep(1));
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionClosedError, ConnectionError, InvalidArgumentError } from '../errors.js';
 import { GdbClient } from '../gdb/gdb-client.js';
@@ -13,6 +14,7 @@ import { SerialCapture } from '../serial/serial-capture.js';
 import { formatAddress, type SocketAddress } from '../transport/address.js';
 import { connectSocket } from '../transport/connect.js';
 import { connectWithin } from './connect-within.js';
+import { SocketWatch } from './socket-watch.js';
 import type { StartUpLimit } from './start-up-limit.js';
 
 /** A protocol client's `trace` hook. */
@@ -54,7 +56,10 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
   const { limit, trace } = options;
   let aborted = false;
   options.abort?.catch(() => (aborted = true));
-  const untilListening = options.retry ? { gaveUp: () => aborted } : undefined;
+  const socketDirs = Object.values(addresses).flatMap((a: SocketAddress | undefined) => (a?.kind === 'unix' ? [dirname(a.path)] : []));
+  const watch = options.retry ? new SocketWatch(socketDirs) : undefined;
+  // The fallback covers a socket created before the watch began watching (its event was missed).
+  const untilListening = watch ? { gaveUp: () => aborted, appeared: () => watch.change(5) } : undefined;
   const open = <T>(what: string, address: SocketAddress, connect: (timeoutMs: number) => Promise<T>): Promise<T> =>
     connectWithin(`${what} at ${formatAddress(address)}`, limit.deadline(), connect, untilListening);
 
@@ -90,7 +95,9 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
   ];
   try {
     opened = await Promise.race([Promise.all(connecting), ...(options.abort ? [options.abort] : [])]);
+    watch?.close();
   } catch (err) {
+    watch?.close();
     for (const settled of await Promise.allSettled(connecting)) {
       if (settled.status === 'fulfilled' && settled.value) void closeOne(settled.value);
     }

@@ -19,6 +19,8 @@ export interface ChannelAddresses {
 export interface MachineArgs {
   machine: string;
   kernel?: string | undefined;
+  /** How the kernel is loaded: `-kernel`, QEMU's generic `loader` device, or not (the args do it). Default `-kernel`. */
+  loadKernel?: 'kernel' | 'loader' | 'none' | undefined;
   cpu?: string | undefined;
   memory?: string | undefined;
   semihosting: boolean;
@@ -32,7 +34,11 @@ export function buildQemuArgs(machine: MachineArgs, channels: ChannelAddresses):
   const args = ['-M', machine.machine, '-S', '-display', 'none', '-nodefaults', '-accel', 'tcg'];
   if (machine.cpu) args.push('-cpu', machine.cpu);
   if (machine.memory) args.push('-m', machine.memory);
-  if (machine.kernel) args.push('-kernel', machine.kernel);
+  if (machine.kernel && machine.loadKernel !== 'none') {
+    // QEMU's option syntax doubles a comma inside a value.
+    if (machine.loadKernel === 'loader') args.push('-device', `loader,file=${machine.kernel.replaceAll(',', ',,')}`);
+    else args.push('-kernel', machine.kernel);
+  }
   if (machine.semihosting) args.push('-semihosting-config', 'enable=on,target=native');
   if (machine.onReset === 'exit') args.push('-no-reboot');
   args.push('-qmp', qemuServerSpec(channels.qmp));

@@ -32,6 +32,13 @@ export interface LaunchOptions extends FrameworkOptions {
   machine: string;
   /** Firmware ELF given to `-kernel`; also the source of symbols and of the default QEMU binary. */
   kernel?: string;
+  /**
+   * How `kernel` gets into the machine: `true` (default) `-kernel`; `'loader'` QEMU's generic
+   * loader (`-device loader,file=…`: the segments into memory, no CPU started or set up, as the
+   * ZynqMP's Cortex-R5s need: `xlnx-zcu102` boots `-kernel` on an A53); `false` not at all (your
+   * `args` load it). Symbols come from `kernel` in every case.
+   */
+  loadKernel?: boolean | 'loader';
   /** `-cpu` model. */
   cpu?: string;
   /** QEMU binary (name on PATH or path). Default: from the kernel's architecture, else `qemu-system-arm`. */
@@ -71,6 +78,13 @@ export interface LaunchOptions extends FrameworkOptions {
    * (Debian's and Ubuntu's do).
    */
   internals?: 'use' | 'ignore';
+}
+
+function kernelLoad(option: LaunchOptions['loadKernel']): 'kernel' | 'loader' | 'none' {
+  if (option === undefined || option === true) return 'kernel';
+  if (option === false) return 'none';
+  if (option === 'loader') return 'loader';
+  throw new InvalidArgumentError(`loadKernel must be true, false or 'loader', got ${String(option)}`);
 }
 
 /**
@@ -116,6 +130,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
       {
         machine: options.machine,
         kernel: options.kernel,
+        loadKernel: kernelLoad(options.loadKernel),
         cpu: options.cpu,
         memory: options.memory,
         semihosting: options.semihosting ?? true,

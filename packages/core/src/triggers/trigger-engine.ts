@@ -1,4 +1,4 @@
-import type { RegisterSpec } from '../arch/index.js';
+import type { Architecture, RegisterSpec } from '../arch/index.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { PluginChannel, PluginHit, PluginWatchHit } from '../plugin/plugin-channel.js';
 import { FreezeServer, type FreezeServerOptions, type WatchKind } from './freeze-server.js';
@@ -149,20 +149,45 @@ export class TriggerEngine extends FreezeServer {
     };
     const cpuOf = (cpu: number | undefined) => cpu ?? this.cpu();
     return registersOver({
-      architecture: (cpu) => this.options.architecture(cpuOf(cpu)),
+      architecture: (cpu) => this.architecture(cpuOf(cpu)),
       read: async (spec, cpu) => (await this.plugin.registers(cpuOf(cpu), where())).get(spec.gdb) ?? missing(spec),
       write: async (spec, value, cpu) => {
+        const arch = await this.architecture(cpuOf(cpu));
+        // The plugin jumps only on a write of its target's pc: another class's pc would be lost at the block restart.
+        if (spec.name === 'pc' && arch.target !== this.plugin.hello.target) {
+          throw new UnsupportedError(
+            `registers.set('pc') on CPU ${cpuOf(cpu)}`,
+            `it is ${arch.title} inside qemu-system-${this.plugin.hello.target}, and the plugin moves the pc only of ${this.plugin.hello.target} CPUs (no jump, no instruction skip there)`,
+          );
+        }
         await this.plugin.setRegister(cpuOf(cpu), spec.gdb, value, where());
         this.options.record('register', `set ${spec.name} = 0x${value.toString(16)} on cpu ${cpuOf(cpu)}`, this.frozenAt?.timeNs);
       },
       all: async (cpu) => {
-        const [arch, regs] = await Promise.all([this.options.architecture(cpuOf(cpu)), this.plugin.registers(cpuOf(cpu), where())]);
+        const [arch, regs] = await Promise.all([this.architecture(cpuOf(cpu)), this.plugin.registers(cpuOf(cpu), where())]);
         return arch.registers.flatMap((spec): Array<[RegisterSpec, bigint]> => {
           const raw = regs.get(spec.gdb);
           return raw === undefined ? [] : [[spec, raw]];
         });
       },
     });
+  }
+
+  /**
+   * A CPU's architecture, where the plugin reads its registers right: a CPU of another
+   * architecture than QEMU's target (the ZynqMP's Cortex-R5s in `qemu-system-aarch64`) needs QEMU's
+   * class-dispatching `gdb_read_register` (10.0 on); before, the plugin would read it the AArch64 way.
+   */
+  private async architecture(cpu: number): Promise<Architecture> {
+    const arch = await this.options.architecture(cpu);
+    const major = Number((this.plugin.qemuVersion ?? '0').split('.')[0]);
+    if (arch.target !== this.plugin.hello.target && major < 10) {
+      throw new UnsupportedError(
+        `registers of CPU ${cpu}`,
+        `it is ${arch.title} inside qemu-system-${this.plugin.hello.target}, whose registers QEMU ${this.plugin.qemuVersion} gives only the ${this.plugin.hello.target} way (QEMU 10.0 on read them by the CPU's own class)`,
+      );
+    }
+    return arch;
   }
 
   /** The vCPU whose registers a callback sees: the one that froze (0 while paused). */

@@ -1,0 +1,63 @@
+/**
+ * The scratch files of a campaign's snapshots: a private dir (known to the reaper), the qcow2 image
+ * the recording pass saves into, and a copy of it per worker.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { SnapshotError } from '../errors.js';
+import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
+import { guardDir, releaseDir } from '../launch/reaper.js';
+
+const run = promisify(execFile);
+
+/** Creates an empty qcow2 image for snapshots (the vmstate lives outside its virtual size). */
+export async function createImage(path: string): Promise<void> {
+  try {
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, '1M']);
+  } catch (err) {
+    const e = err as { stderr?: string; code?: string };
+    throw new SnapshotError(
+      `cannot create the snapshot image ${path} with qemu-img (package qemu-utils): ${e.stderr?.trim() || e.code || String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * A private dir for the snapshot images: in the temp dir, or under `parent`. Either way the reaper
+ * knows it, so it goes even if this process is killed.
+ */
+export async function imageDir(parent: string | undefined): Promise<PrivateDir> {
+  if (!parent) return createPrivateDir();
+  const path = join(parent, `qemu-fault-campaign-${process.pid}-${randomBytes(6).toString('hex')}`);
+  guardDir(path);
+  try {
+    await mkdir(path, { mode: 0o700 });
+  } catch (err) {
+    releaseDir(path);
+    throw new SnapshotError(`cannot create a directory for snapshot images in ${parent}: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    path,
+    remove: async () => {
+      await rm(path, { recursive: true, force: true });
+      releaseDir(path);
+    },
+  };
+}
+
+/** Copies the recorded image for each worker (one QEMU may open an image at a time). */
+export async function copyImage(from: string, to: string): Promise<void> {
+  try {
+    await copyFile(from, to);
+  } catch (err) {
+    const full = (err as NodeJS.ErrnoException).code === 'ENOSPC';
+    throw new SnapshotError(
+      `cannot copy the snapshot image to ${to}: ${(err as Error).message}${full ? ' — the disk is full; point `snapshotDir` elsewhere' : ''}`,
+      { cause: err },
+    );
+  }
+}
