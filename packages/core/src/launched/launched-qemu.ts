@@ -65,9 +65,14 @@ export class LaunchedQemu extends FaultInjectionFramework {
 
   /** Asks QEMU to quit; if it is already gone or does not answer, the grace period and SIGKILL take over. */
   private async quit({ process, channels, closeGraceMs }: StartedQemu): Promise<void> {
-    // A guest frozen by the plugin blocks QEMU's shutdown; closing the plugin's socket ends QEMU at once.
+    // A guest frozen by the plugin blocks QEMU's shutdown; closing the plugin's socket ends QEMU at
+    // once. Any other QEMU gets the grace period to answer `quit`: a loaded machine answers late,
+    // and a QEMU ended through the plugin's socket exits with the plugin's code (3), not 0.
     const { plugin, qmp } = channels;
-    if (!process.exitInfo) await qmp.execute('quit', undefined, { timeoutMs: plugin ? 200 : closeGraceMs }).catch(() => plugin?.close());
+    if (!process.exitInfo) {
+      if (plugin?.frozen) plugin.close();
+      else await qmp.execute('quit', undefined, { timeoutMs: closeGraceMs }).catch(() => plugin?.close());
+    }
     await process.terminate(closeGraceMs);
     await channels.close();
   }
