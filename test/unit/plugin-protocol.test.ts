@@ -1,7 +1,8 @@
 /** The plugin protocol's codec and refusal mapping, without QEMU. */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ProtocolError, UnsupportedError } from '../../packages/core/src/errors.js';
-import { decodeCount, decodeLine, decodeRegisters, encodeCommand, hex } from '../../packages/core/src/plugin/protocol.js';
+import { hex } from '../../packages/core/src/integers.js';
+import { decodeCount, decodeLine, decodeRegisters, encodeCommand } from '../../packages/core/src/plugin/protocol.js';
 import { describeQemu, refusalError } from '../../packages/core/src/plugin/refusal.js';
 
 const HELLO =

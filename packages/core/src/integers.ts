@@ -9,6 +9,11 @@ import { InvalidArgumentError } from './errors.js';
 
 const ADDRESS_LIMIT = 1n << 64n;
 
+/** `0x` and lowercase hex digits: how addresses and values are printed everywhere (and how the plugin and qtest read numbers). */
+export function hex(value: number | bigint): string {
+  return `0x${value.toString(16)}`;
+}
+
 /**
  * Any value, printable in an error message. `String(value)` throws on objects without a prototype
  * (and on symbols inside template literals): an error about a bad argument must not itself fail.

@@ -5,6 +5,7 @@
  * shards.
  */
 import { CampaignConfigError, InvalidArgumentError } from '../errors.js';
+import { hex } from '../integers.js';
 import type { RegisterName } from '../triggers/registers.js';
 import { checkPairSpec, combinePairs, isPairSpec, type PartFault, type SecondFault } from './pairs.js';
 import { expandPowerLoss, type PreservedRegion } from './power-loss.js';
@@ -82,8 +83,6 @@ export function formatNs(ns: number): string {
   const ms = (ns / 1e6).toFixed(6).replace(/\.?0+$/, '');
   return `${ms}ms`;
 }
-
-const hex = (n: number) => `0x${n.toString(16)}`;
 
 function resolveAt(at: string | number, lookup: SymbolLookup): number {
   return typeof at === 'number' ? at : lookup(at).address;

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { UnknownFaultError } from '../errors.js';
 import type { RegisterValue } from '../gdb/register-value.js';
+import { hex } from '../integers.js';
 import { shellQuote } from '../shell-quote.js';
 import type { TriggerContext } from '../triggers/types.js';
 import { type CampaignDefinition, type ResolvedCampaign, resolveCampaign } from './definition.js';
@@ -60,7 +61,6 @@ export interface GdbHandover {
 }
 
 const PHYSICAL = { physical: true } as const;
-const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 
 /** Finds a fault by id, or by `#index`; an {@link UnknownFaultError} lists close ids otherwise. */
 export function findFault(campaign: ResolvedCampaign, idOrIndex: string): Fault {

@@ -4,6 +4,7 @@
  * access moments, each with its position (instructions since boot) for placing snapshots.
  */
 import type { FaultInjectionFramework } from '../framework/framework.js';
+import { hex } from '../integers.js';
 import type { TriggerHandle } from '../triggers/types.js';
 import { accessMomentKey, pcMomentKey, type ResolvedMoment, type SymbolLookup } from './enumerate.js';
 import type { TraceMomentSpec } from './space.js';
@@ -23,8 +24,6 @@ export interface TraceRecording {
 
 /** The key of a trace moment spec: its JSON. */
 export const traceKey = (spec: TraceMomentSpec): string => JSON.stringify(spec);
-
-const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** Starts recording every trace moment of `specs` from the current (stopped, fresh) state on. */
 export async function recordTraceMoments(

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import { hex } from '../integers.js';
 import type { SocketAddress } from '../transport/address.js';
 import type { CloseInfo } from '../transport/close-info.js';
 import { LineReader } from '../transport/line-reader.js';
@@ -15,7 +16,6 @@ import {
   decodeLine,
   decodeRegisters,
   encodeCommand,
-  hex,
   type PluginErrorClass,
   type PluginHello,
   type PluginHit,

@@ -112,11 +112,6 @@ export function encodeCommand(id: number, verb: string, words: readonly (string 
   return [String(id), verb, ...words.map(String)].join(' ');
 }
 
-/** `0x` and lowercase hex, as the plugin reads numbers. */
-export function hex(value: number | bigint): string {
-  return `0x${value.toString(16)}`;
-}
-
 /** Decodes one line from the plugin; throws {@link ProtocolError} on anything else. */
 export function decodeLine(line: string): PluginLine {
   if (line.startsWith('! ')) return decodeEvent(line.slice(2).split(' '), line);

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { InvalidArgumentError, ProtocolError, QtestError } from '../errors.js';
-import { checkAddress, checkInt32, checkTransferLength, checkUnsigned } from '../integers.js';
+import { checkAddress, checkInt32, checkTransferLength, checkUnsigned, hex } from '../integers.js';
 import type { SocketAddress } from '../transport/address.js';
 import { LineReader } from '../transport/line-reader.js';
 import { Session, type SessionOptions } from '../transport/session.js';
@@ -225,8 +225,4 @@ export class QtestClient extends Session<string, Reply> {
     }
     return data;
   }
-}
-
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
 }
