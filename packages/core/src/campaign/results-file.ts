@@ -63,10 +63,11 @@ export interface FaultRecord {
   timeNs?: number;
   /**
    * The proof of injection: whether the moment came in this run (else the outcome is
-   * `not-injected`), the pc there, and what the fault changed (old and new value, or the skipped
-   * instructions). The moment itself (`fault.moment`) carries its pc, hit and instruction bytes.
+   * `not-injected`) and what the fault changed (old and new value, or the skipped instructions);
+   * the pc it came at is the record's `pc`. The moment itself (`fault.moment`) carries its pc, hit
+   * and instruction bytes.
    */
-  injection?: { reached: boolean; pc?: number; effect?: InjectionEffect };
+  injection?: { reached: boolean; effect?: InjectionEffect };
   evidence: Evidence;
 }
 

@@ -121,7 +121,6 @@ async function planGolden(campaign: ResolvedCampaign, worker: Worker, plan: Mome
 function injection(report: RunReport): FaultRecord['injection'] {
   return {
     reached: report.reached,
-    ...(report.momentPc !== undefined ? { pc: report.momentPc } : {}),
     ...(report.effect ? { effect: report.effect } : {}),
   };
 }
