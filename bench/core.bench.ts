@@ -14,7 +14,11 @@ import { bareCycle, RawGdb, RawQmp, RawQtest } from './raw-clients.js';
 
 const MACHINE = ['-M', 'mps2-an385', '-kernel', firmware(), '-S', '-display', 'none', '-nodefaults'];
 
-export async function benchLaunchCycle(iterations = 30): Promise<Figure[]> {
+/**
+ * 60 interleaved cycles a side (about 5 s): with 30, two runs' medians and CPU sums (10 ms ticks)
+ * disagreed by more than the ±5% the figures must hold to.
+ */
+export async function benchLaunchCycle(iterations = 60): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'qf-bench-'));
   try {
     let n = 0;
@@ -48,9 +52,10 @@ interface Side {
  * Our protocol clients against minimal raw ones, on the same sockets of one QEMU (launched as
  * launch() does: -icount, our plugin). QEMU serves one client per socket, so the two sides take
  * turns in short batches, connecting afresh each time: a burst of load elsewhere on this shared
- * machine then hits both alike, and both see the very same QEMU process.
+ * machine then hits both alike, and both see the very same QEMU process. 31 rounds (not 15): the
+ * median of fewer moved by more than ±5% between two runs.
  */
-export async function benchRoundTrips(count = 300, rounds = 15): Promise<Figure[]> {
+export async function benchRoundTrips(count = 300, rounds = 31): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'qf-bench-rt-'));
   const [qmpPath, qtestPath, gdbPath] = ['qmp', 'qtest', 'gdb'].map((n) => join(dir, `${n}.sock`)) as [string, string, string];
   const qemu = await launch({

@@ -80,6 +80,12 @@ export interface LaunchOptions extends FrameworkOptions {
   internals?: 'use' | 'ignore';
 }
 
+/** The value of a settled promise, or its reason thrown. */
+function settledValue<T>(settled: PromiseSettledResult<T>): T {
+  if (settled.status === 'rejected') throw settled.reason;
+  return settled.value;
+}
+
 function kernelLoad(option: LaunchOptions['loadKernel']): 'kernel' | 'loader' | 'none' {
   if (option === undefined || option === true) return 'kernel';
   if (option === false) return 'none';
@@ -105,23 +111,26 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
   }
   // Together, to start sooner; a kernel that fails to load then removes the dir again.
   const [elfRead, tmpMade] = await Promise.allSettled([options.kernel ? readElf(options.kernel) : undefined, createPrivateDir()]);
-  if (tmpMade.status === 'rejected') throw tmpMade.reason;
-  const tmp = tmpMade.value;
+  const tmp = settledValue(tmpMade);
   let qemu: QemuProcess | undefined;
   let listener: PluginListener | undefined;
   let opened: Awaited<ReturnType<typeof openChannels>> | undefined;
   try {
-    if (elfRead.status === 'rejected') throw elfRead.reason;
-    const elf = elfRead.value;
+    const elf = settledValue(elfRead);
     const binary = requireQemuBinary(options.qemu ?? defaultQemuBinary(elf));
     const wanted = { qtest: true, gdb: true, serial: true, hmp: false, ...options.channels };
-    const [addresses, plugin] = await Promise.all([
+    // Together: each is a few file-system round trips, and QEMU can start only once all are done.
+    const [addressesMade, pluginBuilt, listening] = await Promise.allSettled([
       channelAddresses(tmp.path, wanted, options.tcp ?? false),
       shift === undefined ? undefined : pluginFor(binary),
+      shift === undefined ? undefined : PluginListener.create(join(tmp.path, 'plugin.sock')),
     ]);
+    if (listening.status === 'fulfilled') listener = listening.value;
+    const addresses = settledValue(addressesMade);
+    const plugin = settledValue(pluginBuilt);
+    settledValue(listening);
     const extraArgs: string[] = [];
-    if (plugin) {
-      listener = await PluginListener.create(join(tmp.path, 'plugin.sock'));
+    if (plugin && listener) {
       // on-disconnect=exit: if this process dies, even by SIGKILL, its socket closes and QEMU exits.
       const pluginArgs = { 'on-disconnect': 'exit', ...(options.internals === 'ignore' ? { internals: 'none' } : {}) };
       extraArgs.push('-icount', `shift=${shift},sleep=off`, '-plugin', listener.qemuArg(plugin.path, pluginArgs));
