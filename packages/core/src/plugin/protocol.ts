@@ -261,7 +261,8 @@ export interface BlockStats {
 
 export function decodeBlocks(data: string): BlockStats {
   const [mode, now, entered, left] = data.split(' ');
-  if ((mode !== 'lean' && mode !== 'checked') || (now !== 'lean' && now !== 'checked')) throw new ProtocolError(`bad blocks reply: ${data}`);
+  if ((mode !== 'lean' && mode !== 'checked') || (now !== 'lean' && now !== 'checked'))
+    throw new ProtocolError(`bad blocks reply: ${data}`);
   return { mode, lean: now === 'lean', entered: Number(bigInt(entered, data)), left: Number(bigInt(left, data)) };
 }
 
