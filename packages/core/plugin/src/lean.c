@@ -86,7 +86,6 @@ void lean_block_start(unsigned vcpu, bool idle, bool vtime_pending)
         if (!g_flush_asked) {
             g_flush_asked = true;
             qi_flush(vcpu);
-            qi_kick_all();
         }
         return;
     }
@@ -106,8 +105,7 @@ void lean_block_start(unsigned vcpu, bool idle, bool vtime_pending)
     }
     pthread_mutex_unlock(&g_mutex);
     if (!go) return;
-    qi_flush(vcpu); /* the checked blocks go when the vCPU next leaves its chain */
-    qi_kick_all();
+    qi_flush(vcpu); /* the checked blocks go when the vCPU leaves its chain, which this asks for */
 }
 
 void lean_flushed(void)
