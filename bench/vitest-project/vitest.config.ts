@@ -1,7 +1,9 @@
 // The project `pnpm bench` runs through Vitest's Node API to measure the fixture (bench/vitest.bench.ts).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { qemuFault } from '../../packages/vitest-plugin/src/config.js';
+// The built plugin: it has Node load the built packages the throughput files import, as in a user's
+// suite (not transformed and served by Vitest's main process, which would take CPU a suite does not).
+import { qemuFault } from '../../packages/vitest-plugin/dist/config.js';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
@@ -14,7 +16,4 @@ export default defineConfig({
       warm: process.env.QF_BENCH_WARM !== '0',
     }),
   ],
-  // The throughput files use the built packages (as a user's suite does): loaded by Node itself,
-  // not transformed and served by Vitest's main process, which would take CPU a real suite does not.
-  test: { server: { deps: { external: [/\/packages\/(core|vitest-plugin)\/dist\//] } } },
 });

@@ -42,6 +42,25 @@ describe('qemuFault() in vitest.config.ts', () => {
     expect(config.test).toEqual({ include: ['hw/**/*.test.ts'], testTimeout: 1234, hookTimeout: 99 });
   });
 
+  test('the built plugin has Node load the built framework, also when it is linked from a workspace', async () => {
+    // The built config, as a user's vitest.config.ts imports it (`pnpm test` builds first).
+    const built = (await import('../../packages/vitest-plugin/dist/config.js')) as { qemuFault: typeof qemuFault };
+    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    const config = { test: { server: { deps: { external: [/user-pkg/] as RegExp[] } } } };
+    (built.qemuFault({ machine: 'virt' }).config as (c: typeof config) => void)(config);
+    const external = config.test.server.deps.external;
+    const isExternal = (path: string) => external.some((pattern) => pattern.test(join(repo, path)));
+    expect(isExternal('packages/core/dist/launched/launch.js')).toBe(true);
+    expect(isExternal('packages/vitest-plugin/dist/fixture.js')).toBe(true);
+    expect(isExternal('packages/core/src/index.ts')).toBe(false);
+    expect(isExternal('examples/tests/guard.fault.test.ts')).toBe(false);
+    expect(external[0]).toEqual(/user-pkg/);
+    // From the sources (this repository's own tests) nothing changes: Node could not load them.
+    const fromSource = { test: {} };
+    (qemuFault({ machine: 'virt' }).config as (c: typeof fromSource) => void)(fromSource);
+    expect(fromSource.test).not.toHaveProperty('server');
+  });
+
   test("the README's projects set-up runs each file in exactly one project", async () => {
     const vitest = await createVitest('test', {
       config: join(projectsDir, 'vitest.config.ts'),
