@@ -8,6 +8,7 @@ import { startVitest } from 'vitest/node';
 import { type CpuProfile, formatProfile, profileCpu } from './cpu-profile.js';
 import { costRatio, cpuMsWithChildren, type Figure, median, speedRatio } from './measure.js';
 import { COUNT } from './vitest-project/tests.js';
+import { type WarmSetting, warmToEnv } from './warm-setting.js';
 
 const project = fileURLToPath(new URL('./vitest-project/', import.meta.url));
 const examplesSuite = fileURLToPath(new URL('./examples-suite/vitest.config.ts', import.meta.url));
@@ -18,7 +19,7 @@ interface Run {
   filters: string[];
   workers: number;
   /** The `qemu` fixture's warm spare (read by both configs from QF_BENCH_WARM). */
-  warm: boolean;
+  warm: WarmSetting;
   /** The examples' suite instead of bench/vitest-project. */
   examples?: boolean;
 }
@@ -30,7 +31,7 @@ interface Took {
 }
 
 async function vitestRun(run: Run): Promise<Took> {
-  process.env.QF_BENCH_WARM = run.warm ? '1' : '0';
+  process.env.QF_BENCH_WARM = warmToEnv(run.warm);
   const cpu = cpuMsWithChildren();
   const start = performance.now();
   const vitest = await startVitest('test', run.filters, {
@@ -82,29 +83,29 @@ export async function benchFixture(rounds = 2): Promise<Figure[]> {
 }
 
 /** bench/vitest-project's throughput files (80 tests, each running the firmware to its end). */
-export async function benchWorkers(rounds = 2): Promise<Figure[]> {
+export async function benchWorkers(rounds = 5): Promise<Figure[]> {
   const m = await medians(
     {
-      one: { filters: ['throughput-'], workers: 1, warm: true },
-      two: { filters: ['throughput-'], workers: 2, warm: true },
+      one: { filters: ['throughput-'], workers: 1, warm: 'auto' },
+      two: { filters: ['throughput-'], workers: 2, warm: 'auto' },
     },
     rounds,
   );
-  const speedUp = speedRatio('suite of 80 runs, 2 workers vs 1 (warm)', m.two, m.one, 1.7, ['2 workers', '1 worker']);
+  const speedUp = speedRatio('suite of 80 runs, 2 workers vs 1 (warm: auto)', m.two, m.one, 1.7, ['2 workers', '1 worker']);
   // The CPU both need, and how many cores each kept busy: what 2 workers can gain at most.
   const busy = (k: 'one' | 'two') => `${(m.cpu[k] / 1000).toFixed(1)} s CPU, ${(m.cpu[k] / m[k]).toFixed(2)} cores busy`;
   speedUp.detail += `; 1 worker ${busy('one')}; 2 workers ${busy('two')}`;
   return [speedUp];
 }
 
-/** The examples' fault suite end to end (8 files, 15 tests), cold and warm, 1 and 2 workers. */
-export async function benchExamplesSuite(rounds = 2): Promise<Figure[]> {
+/** The examples' fault suite end to end (12 files, 31 tests), cold and warm (the default, `auto`), 1 and 2 workers. */
+export async function benchExamplesSuite(rounds = 3): Promise<Figure[]> {
   const m = await medians(
     {
       cold1: { filters: [], workers: 1, warm: false, examples: true },
-      warm1: { filters: [], workers: 1, warm: true, examples: true },
+      warm1: { filters: [], workers: 1, warm: 'auto', examples: true },
       cold2: { filters: [], workers: 2, warm: false, examples: true },
-      warm2: { filters: [], workers: 2, warm: true, examples: true },
+      warm2: { filters: [], workers: 2, warm: 'auto', examples: true },
     },
     rounds,
   );
@@ -115,10 +116,10 @@ export async function benchExamplesSuite(rounds = 2): Promise<Figure[]> {
   });
   return [
     line("examples' suite, cold, 1 worker", 'cold1'),
-    line("examples' suite, warm, 1 worker", 'warm1'),
+    line("examples' suite, warm (auto), 1 worker", 'warm1'),
     line("examples' suite, cold, 2 workers", 'cold2'),
-    line("examples' suite, warm, 2 workers", 'warm2'),
-    speedRatio("examples' suite, 2 workers vs 1 (warm)", m.warm2, m.warm1, 1.7, ['2 workers', '1 worker']),
+    line("examples' suite, warm (auto), 2 workers", 'warm2'),
+    speedRatio("examples' suite, 2 workers vs 1 (warm: auto)", m.warm2, m.warm1, 1.7, ['2 workers', '1 worker']),
   ];
 }
 

@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // The built plugin, as examples/vitest.config.ts imports it (it has Node load the built packages).
 import { qemuFault } from '../../packages/vitest-plugin/dist/config.js';
 import { qemuVersion } from '../../test/support/qemus.js';
+import { warmFromEnv } from '../warm-setting.js';
 
 export default defineConfig({
   root: fileURLToPath(new URL('../../examples/', import.meta.url)),
@@ -12,7 +13,7 @@ export default defineConfig({
     qemuFault({
       machine: 'mps2-an385',
       kernel: 'firmware/build/mps2-an385/faultdemo.elf',
-      warm: process.env.QF_BENCH_WARM !== '0',
+      warm: warmFromEnv(),
     }),
   ],
   // The version the examples pick their QEMU arguments by (arm-a-r: -audio), as the examples project sets it.

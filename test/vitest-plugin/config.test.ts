@@ -35,6 +35,18 @@ describe('qemuFault() in vitest.config.ts', () => {
     }
   });
 
+  test("keeps a warm spare while a core is idle unless told otherwise ('auto')", () => {
+    const provided = (options: Parameters<typeof qemuFault>[0]) => {
+      let value: unknown;
+      const project = { config: { root: '/proj', isolate: true }, provide: (_key: string, v: unknown) => (value = v) };
+      (qemuFault(options).configureVitest as (c: { project: typeof project }) => void)({ project });
+      return value as { warm: unknown };
+    };
+    expect(provided({ machine: 'virt' }).warm).toBe('auto');
+    expect(provided({ machine: 'virt', warm: true }).warm).toBe(true);
+    expect(provided({ machine: 'virt', warm: false }).warm).toBe(false);
+  });
+
   test('leaves include and timeouts the user set alone', () => {
     const plugin = qemuFault({ machine: 'virt' });
     const config = { test: { include: ['hw/**/*.test.ts'], testTimeout: 1234, hookTimeout: 99 } };

@@ -64,7 +64,7 @@ export function qemuFault(options: QemuFaultConfig = {}): Plugin {
     configureVitest({ project }) {
       // Called once per project that has this plugin, with the project's resolved root.
       const root = project.config.root;
-      const { warm = true, ...launchOptions } = options;
+      const { warm = 'auto', ...launchOptions } = options;
       const provided: ProvidedQemuConfig = {
         root,
         options: resolvePaths(launchOptions, root),
