@@ -63,7 +63,7 @@ if (wants('suite')) suite.push(...(await benchExamplesSuite()));
 if (wants('profile')) {
   for (const workers of [1, 2]) {
     suite.push(
-      await profileRun(`profile: 80 runs, ${workers} worker${workers > 1 ? 's' : ''}`, { filters: ['throughput-'], workers, warm: true }),
+      await profileRun(`profile: 80 runs, ${workers} worker${workers > 1 ? 's' : ''}`, { filters: ['throughput-'], workers, warm: 'auto' }),
     );
   }
 }

@@ -3,11 +3,13 @@
  * core's launch→close cycle (bench/vitest-project), a suite's throughput with 2 workers against 1,
  * and the examples' fault suite end to end, cold (no warm spare) and warm, on 1 and 2 workers.
  */
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startVitest } from 'vitest/node';
 import { type CpuProfile, formatProfile, profileCpu } from './cpu-profile.js';
 import { costRatio, cpuMsWithChildren, type Figure, median, speedRatio } from './measure.js';
 import { COUNT } from './vitest-project/tests.js';
+import { type WarmSetting, warmToEnv } from './warm-setting.js';
 
 const project = fileURLToPath(new URL('./vitest-project/', import.meta.url));
 const examplesSuite = fileURLToPath(new URL('./examples-suite/vitest.config.ts', import.meta.url));
@@ -18,9 +20,11 @@ interface Run {
   filters: string[];
   workers: number;
   /** The `qemu` fixture's warm spare (read by both configs from QF_BENCH_WARM). */
-  warm: boolean;
+  warm: WarmSetting;
   /** The examples' suite instead of bench/vitest-project. */
   examples?: boolean;
+  /** `isolate: false`: a worker runs many files in one module state (default: Vitest's isolation). */
+  shared?: boolean;
 }
 
 /** What one `vitest run` took: wall time, and CPU time of this process, its workers and their QEMUs, ms. */
@@ -30,7 +34,7 @@ interface Took {
 }
 
 async function vitestRun(run: Run): Promise<Took> {
-  process.env.QF_BENCH_WARM = run.warm ? '1' : '0';
+  process.env.QF_BENCH_WARM = warmToEnv(run.warm);
   const cpu = cpuMsWithChildren();
   const start = performance.now();
   const vitest = await startVitest('test', run.filters, {
@@ -38,6 +42,7 @@ async function vitestRun(run: Run): Promise<Took> {
     config: run.examples ? examplesSuite : `${project}vitest.config.ts`,
     watch: false,
     maxWorkers: run.workers,
+    ...(run.shared ? { isolate: false } : {}),
     reporters: [{}], // silent: measuring, not reading
   });
   const failed = vitest.state.getCountOfFailedTests();
@@ -82,29 +87,34 @@ export async function benchFixture(rounds = 2): Promise<Figure[]> {
 }
 
 /** bench/vitest-project's throughput files (80 tests, each running the firmware to its end). */
-export async function benchWorkers(rounds = 2): Promise<Figure[]> {
+export async function benchWorkers(rounds = 5): Promise<Figure[]> {
   const m = await medians(
     {
-      one: { filters: ['throughput-'], workers: 1, warm: true },
-      two: { filters: ['throughput-'], workers: 2, warm: true },
+      one: { filters: ['throughput-'], workers: 1, warm: 'auto' },
+      two: { filters: ['throughput-'], workers: 2, warm: 'auto' },
     },
     rounds,
   );
-  const speedUp = speedRatio('suite of 80 runs, 2 workers vs 1 (warm)', m.two, m.one, 1.7, ['2 workers', '1 worker']);
+  const speedUp = speedRatio('suite of 80 runs, 2 workers vs 1 (warm: auto)', m.two, m.one, 1.7, ['2 workers', '1 worker']);
   // The CPU both need, and how many cores each kept busy: what 2 workers can gain at most.
   const busy = (k: 'one' | 'two') => `${(m.cpu[k] / 1000).toFixed(1)} s CPU, ${(m.cpu[k] / m[k]).toFixed(2)} cores busy`;
   speedUp.detail += `; 1 worker ${busy('one')}; 2 workers ${busy('two')}`;
-  return [speedUp];
+  return [withBound(speedUp, m.cpu.one / m.one)];
 }
 
-/** The examples' fault suite end to end (8 files, 15 tests), cold and warm, 1 and 2 workers. */
-export async function benchExamplesSuite(rounds = 2): Promise<Figure[]> {
+/**
+ * The examples' fault suite end to end (12 files, 31 tests), cold and warm (the default, `auto`),
+ * 1 and 2 workers, and with `isolate: false`.
+ */
+export async function benchExamplesSuite(rounds = 3): Promise<Figure[]> {
   const m = await medians(
     {
       cold1: { filters: [], workers: 1, warm: false, examples: true },
-      warm1: { filters: [], workers: 1, warm: true, examples: true },
+      warm1: { filters: [], workers: 1, warm: 'auto', examples: true },
       cold2: { filters: [], workers: 2, warm: false, examples: true },
-      warm2: { filters: [], workers: 2, warm: true, examples: true },
+      warm2: { filters: [], workers: 2, warm: 'auto', examples: true },
+      shared1: { filters: [], workers: 1, warm: 'auto', examples: true, shared: true },
+      shared2: { filters: [], workers: 2, warm: 'auto', examples: true, shared: true },
     },
     rounds,
   );
@@ -115,11 +125,30 @@ export async function benchExamplesSuite(rounds = 2): Promise<Figure[]> {
   });
   return [
     line("examples' suite, cold, 1 worker", 'cold1'),
-    line("examples' suite, warm, 1 worker", 'warm1'),
+    line("examples' suite, warm (auto), 1 worker", 'warm1'),
     line("examples' suite, cold, 2 workers", 'cold2'),
-    line("examples' suite, warm, 2 workers", 'warm2'),
-    speedRatio("examples' suite, 2 workers vs 1 (warm)", m.warm2, m.warm1, 1.7, ['2 workers', '1 worker']),
+    line("examples' suite, warm (auto), 2 workers", 'warm2'),
+    withBound(
+      speedRatio("examples' suite, 2 workers vs 1 (warm: auto)", m.warm2, m.warm1, 1.7, ['2 workers', '1 worker']),
+      m.cpu.warm1 / m.warm1,
+    ),
+    // The README's recommendation for fault suites, measured beside Vitest's default isolation.
+    line("examples' suite, isolate: false, 1 worker", 'shared1'),
+    line("examples' suite, isolate: false, 2 workers", 'shared2'),
   ];
+}
+
+/**
+ * Adds to a speed-up's detail about the most that more workers can gain over 1 for the same CPU
+ * time: a 1-worker run already keeps `busyOne` cores busy (its QEMUs run beside the worker, the
+ * spare starts beside the test), and no run keeps more than the machine's cores busy.
+ */
+function withBound(speedUp: Figure, busyOne: number): Figure {
+  const cores = availableParallelism();
+  return {
+    ...speedUp,
+    detail: `${speedUp.detail}; ceiling ≈ ${(cores / busyOne).toFixed(2)}x (${cores} cores / ${busyOne.toFixed(2)} busy on 1 worker)`,
+  };
 }
 
 /** Where the CPU goes in one run of `run` (see cpu-profile.ts), with its wall time. */

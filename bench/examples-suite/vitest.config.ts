@@ -2,8 +2,10 @@
 // spare switchable: examples/vitest.config.ts with `warm` from QF_BENCH_WARM (bench/vitest.bench.ts).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-// The config side only provides the options; the tests use the built fixture, as in examples/.
-import { qemuFault } from '../../packages/vitest-plugin/src/config.js';
+// The built plugin, as examples/vitest.config.ts imports it (it has Node load the built packages).
+import { qemuFault } from '../../packages/vitest-plugin/dist/config.js';
+import { qemuVersion } from '../../test/support/qemus.js';
+import { warmFromEnv } from '../warm-setting.js';
 
 export default defineConfig({
   root: fileURLToPath(new URL('../../examples/', import.meta.url)),
@@ -11,8 +13,9 @@ export default defineConfig({
     qemuFault({
       machine: 'mps2-an385',
       kernel: 'firmware/build/mps2-an385/faultdemo.elf',
-      warm: process.env.QF_BENCH_WARM !== '0',
+      warm: warmFromEnv(),
     }),
   ],
-  test: { name: 'examples' },
+  // The version the examples pick their QEMU arguments by (arm-a-r: -audio), as the examples project sets it.
+  test: { name: 'examples', env: { QEMU_FAULT_QEMU_VERSION: qemuVersion() } },
 });

@@ -1,7 +1,10 @@
 // The project `pnpm bench` runs through Vitest's Node API to measure the fixture (bench/vitest.bench.ts).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { qemuFault } from '../../packages/vitest-plugin/src/config.js';
+// The built plugin: it has Node load the built packages the throughput files import, as in a user's
+// suite (not transformed and served by Vitest's main process, which would take CPU a suite does not).
+import { qemuFault } from '../../packages/vitest-plugin/dist/config.js';
+import { warmFromEnv } from '../warm-setting.js';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
@@ -10,11 +13,8 @@ export default defineConfig({
     qemuFault({
       machine: 'mps2-an385',
       kernel: '../../examples/firmware/build/mps2-an385/faultdemo.elf',
-      // QF_BENCH_WARM=0: the cold variant, each test's QEMU launched when the test starts.
-      warm: process.env.QF_BENCH_WARM !== '0',
+      // QF_BENCH_WARM: the cold variant (each test's QEMU launched when it starts), always warm, or the default.
+      warm: warmFromEnv(),
     }),
   ],
-  // The throughput files use the built packages (as a user's suite does): loaded by Node itself,
-  // not transformed and served by Vitest's main process, which would take CPU a real suite does not.
-  test: { server: { deps: { external: [/\/packages\/(core|vitest-plugin)\/dist\//] } } },
 });

@@ -35,11 +35,42 @@ describe('qemuFault() in vitest.config.ts', () => {
     }
   });
 
+  test("keeps a warm spare while a core is idle unless told otherwise ('auto')", () => {
+    const provided = (options: Parameters<typeof qemuFault>[0]) => {
+      let value: unknown;
+      const project = { config: { root: '/proj', isolate: true }, provide: (_key: string, v: unknown) => (value = v) };
+      (qemuFault(options).configureVitest as (c: { project: typeof project }) => void)({ project });
+      return value as { warm: unknown };
+    };
+    expect(provided({ machine: 'virt' }).warm).toBe('auto');
+    expect(provided({ machine: 'virt', warm: true }).warm).toBe(true);
+    expect(provided({ machine: 'virt', warm: false }).warm).toBe(false);
+  });
+
   test('leaves include and timeouts the user set alone', () => {
     const plugin = qemuFault({ machine: 'virt' });
     const config = { test: { include: ['hw/**/*.test.ts'], testTimeout: 1234, hookTimeout: 99 } };
     (plugin.config as (c: typeof config) => void)(config);
     expect(config.test).toEqual({ include: ['hw/**/*.test.ts'], testTimeout: 1234, hookTimeout: 99 });
+  });
+
+  test('the built plugin has Node load the built framework, also when it is linked from a workspace', async () => {
+    // The built config, as a user's vitest.config.ts imports it (`pnpm test` builds first).
+    const built = (await import('../../packages/vitest-plugin/dist/config.js')) as { qemuFault: typeof qemuFault };
+    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    const config = { test: { server: { deps: { external: [/user-pkg/] as RegExp[] } } } };
+    (built.qemuFault({ machine: 'virt' }).config as (c: typeof config) => void)(config);
+    const external = config.test.server.deps.external;
+    const isExternal = (path: string) => external.some((pattern) => pattern.test(join(repo, path)));
+    expect(isExternal('packages/core/dist/launched/launch.js')).toBe(true);
+    expect(isExternal('packages/vitest-plugin/dist/fixture.js')).toBe(true);
+    expect(isExternal('packages/core/src/index.ts')).toBe(false);
+    expect(isExternal('examples/tests/guard.fault.test.ts')).toBe(false);
+    expect(external[0]).toEqual(/user-pkg/);
+    // From the sources (this repository's own tests) nothing changes: Node could not load them.
+    const fromSource = { test: {} };
+    (qemuFault({ machine: 'virt' }).config as (c: typeof fromSource) => void)(fromSource);
+    expect(fromSource.test).not.toHaveProperty('server');
   });
 
   test("the README's projects set-up runs each file in exactly one project", async () => {

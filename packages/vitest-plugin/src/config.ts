@@ -4,6 +4,7 @@
  * outside a test file, which is why this is a separate subpath, like `vitest/config`.
  */
 import type { Plugin } from 'vitest/config';
+import { nativePackagePatterns } from './native-packages.js';
 import { PROVIDE_KEY, type ProvidedQemuConfig, type QemuFaultConfig, resolvePaths } from './options.js';
 
 export { DIAGNOSTICS_ARTIFACT, type QemuFaultConfig, type QemuOptions } from './options.js';
@@ -35,8 +36,9 @@ export const faultTestTimeoutMs = 30_000;
  * ```
  *
  * It makes the project run `**\/*.fault.test.ts` (unless the config sets `test.include`), raises
- * `testTimeout`/`hookTimeout` to {@link faultTestTimeoutMs} (unless set), and hands `options` to
- * the `qemu` fixture in every worker. Relative `kernel`/`qemu` paths are resolved against the
+ * `testTimeout`/`hookTimeout` to {@link faultTestTimeoutMs} (unless set), has Node load the built
+ * framework itself (`server.deps.external`, also when it is linked from a workspace), and hands
+ * `options` to the `qemu` fixture in every worker. Relative `kernel`/`qemu` paths are resolved against the
  * project's root. Values set in the config itself always win over the plugin's defaults.
  */
 export function qemuFault(options: QemuFaultConfig = {}): Plugin {
@@ -50,11 +52,19 @@ export function qemuFault(options: QemuFaultConfig = {}): Plugin {
       test.include ??= [...faultTestInclude];
       test.testTimeout ??= faultTestTimeoutMs;
       test.hookTimeout ??= faultTestTimeoutMs;
+      // The framework loaded by Node, not transformed per test file (see native-packages.ts); a
+      // config's own `server.deps.inline` still wins, as Vitest checks it first.
+      const native = nativePackagePatterns();
+      if (native.length) {
+        test.server ??= {};
+        test.server.deps ??= {};
+        test.server.deps.external = [...(test.server.deps.external ?? []), ...native];
+      }
     },
     configureVitest({ project }) {
       // Called once per project that has this plugin, with the project's resolved root.
       const root = project.config.root;
-      const { warm = true, ...launchOptions } = options;
+      const { warm = 'auto', ...launchOptions } = options;
       const provided: ProvidedQemuConfig = {
         root,
         options: resolvePaths(launchOptions, root),

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type LaunchedQemu, type LaunchOptions } from '@qemu-fault/core';
 import { test as base, inject, type RunnerTestCase, type RunnerTestSuite } from 'vitest';
-import { mergeOptions, PROVIDE_KEY, type ProvidedQemuConfig, type QemuOptions, resolvePaths } from './options.js';
+import { IdleCores } from './idle-cores.js';
+import { mergeOptions, PROVIDE_KEY, type ProvidedQemuConfig, type QemuFaultConfig, type QemuOptions, resolvePaths } from './options.js';
 import { collectDiagnostics, failureFrame, formatDiagnostics, QemuFailureReport, recordDiagnostics } from './report.js';
 import { WarmSpare } from './warm-spare.js';
 
@@ -73,8 +74,8 @@ export const test = withSpare.extend<QemuFixtures>({
     }
     running().add(qemu);
     // The next test most likely uses the same options: its QEMU starts now, while this one runs.
-    if (provided?.warm !== false && (provided?.isolate === false || testsLeftAfter(task as RunnerTestCase))) {
-      qemuSpare.prepare(options);
+    if (provided?.isolate === false || testsLeftAfter(task as RunnerTestCase)) {
+      if (wantsSpare(provided?.warm ?? 'auto')) qemuSpare.prepare(options);
     }
     const report = new ReportDelivery();
     onTestFailed(() => report.fromFailedHook());
@@ -154,6 +155,13 @@ function testsLeftAfter(current: RunnerTestCase): boolean {
       return false;
     });
   return visit(current.file);
+}
+
+const idleCores = new IdleCores();
+
+/** Whether to launch a spare now, by the config's `warm` (see {@link QemuFaultConfig.warm}). */
+function wantsSpare(warm: boolean | 'auto'): boolean {
+  return warm === 'auto' ? idleCores.spare() : warm;
 }
 
 /** The config's options (provided by the plugin) with this file's/describe's overrides applied. */

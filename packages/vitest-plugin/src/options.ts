@@ -10,10 +10,12 @@ import type { LaunchOptions } from '@qemu-fault/core';
 export type QemuFaultConfig = Partial<Omit<LaunchOptions, 'log'>> & {
   /**
    * Keep one QEMU launched ahead per worker, with the last test's options, so that the next test
-   * with the same options starts at once (default true; see the README, "Warm spares"). `false`
-   * launches each test's QEMU when the test starts.
+   * with the same options starts at once (see the README, "Warm spares"). `'auto'` (the default):
+   * only while the machine has a core to spare, which a spare's start-up needs (not with as many
+   * busy workers as cores, nor under other jobs' load); `true`: always; `false`: never, each test's
+   * QEMU is launched when the test starts.
    */
-  warm?: boolean;
+  warm?: boolean | 'auto';
 };
 
 /**
@@ -30,8 +32,8 @@ export interface ProvidedQemuConfig {
   root: string;
   /** The config's launch options, paths already absolute. */
   options: Omit<QemuFaultConfig, 'warm'>;
-  /** Whether the `qemu` fixture keeps a warm spare. */
-  warm: boolean;
+  /** Whether the `qemu` fixture keeps a warm spare (see {@link QemuFaultConfig.warm}). */
+  warm: boolean | 'auto';
   /** The project's `isolate`: whether each worker runs a single test file. */
   isolate: boolean;
 }
