@@ -37,8 +37,13 @@ export class LineReader implements FrameDecoder<string> {
     const data = this.withStraddle(chunk);
     let start = 0;
     for (let end = data.indexOf(this.delimiter); end !== -1; end = data.indexOf(this.delimiter, start)) {
-      this.append(data.subarray(start, end));
-      lines.push(Buffer.concat(this.parts, this.partBytes).toString('utf8'));
+      this.checkLength(this.partBytes + end - start);
+      // The usual case, a whole line in one chunk, is decoded in place rather than copied first.
+      lines.push(
+        this.partBytes === 0
+          ? data.toString('utf8', start, end)
+          : Buffer.concat([...this.parts, data.subarray(start, end)]).toString('utf8'),
+      );
       this.parts = [];
       this.partBytes = 0;
       start = end + this.delimiter.length;
@@ -79,7 +84,11 @@ export class LineReader implements FrameDecoder<string> {
   private append(piece: Buffer): void {
     if (piece.length === 0) return;
     this.partBytes += piece.length;
-    if (this.partBytes > this.maxLineBytes) throw new ProtocolError(`${this.what} longer than ${this.maxLineBytes} bytes`);
+    this.checkLength(this.partBytes);
     this.parts.push(piece);
+  }
+
+  private checkLength(bytes: number): void {
+    if (bytes > this.maxLineBytes) throw new ProtocolError(`${this.what} longer than ${this.maxLineBytes} bytes`);
   }
 }

@@ -68,6 +68,8 @@ export abstract class Session<F, R> {
   private readonly explain: ExplainLostConnection | undefined;
   private readonly cutOff: string;
   private readonly closeGraceMs: number | undefined;
+  /** A reply without an id that came late would be taken for the next request's: the session ends. */
+  private readonly closeOnTimeout = (err: TimeoutError): void => this.shutdown({ by: 'error', reason: lateReply(err), error: err });
   private runState: RunState = 'connecting';
   private ending: CloseInfo | undefined;
   private sequence = 0;
@@ -184,12 +186,7 @@ export abstract class Session<F, R> {
   protected exchange(operation: string, bytes: string | Uint8Array | undefined, options: ExchangeOptions = {}): Promise<R> {
     if (this.ending) return this.explained(Promise.reject(this.endedError(`${operation} not sent`)));
     const id = options.id ?? this.sequence++;
-    const reply = this.pending.add(id, operation, options.timeoutMs);
-    if (options.onTimeout !== 'keep') {
-      reply.catch((err: unknown) => {
-        if (err instanceof TimeoutError) this.shutdown({ by: 'error', reason: lateReply(err), error: err });
-      });
-    }
+    const reply = this.pending.add(id, operation, options.timeoutMs, options.onTimeout === 'keep' ? undefined : this.closeOnTimeout);
     if (bytes !== undefined) this.send(bytes, options.trace);
     return this.explained(reply);
   }
