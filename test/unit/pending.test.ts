@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../packages/core/src/errors.js';
 import { PendingRequests } from '../../packages/core/src/transport/pending.js';
 
-const outcome = (p: Promise<unknown>) =>
+/** How a request ended, and when. */
+const outcome = (p: Promise<unknown>): Promise<{ value?: unknown; error?: unknown; at: number }> =>
   p.then(
     (value) => ({ value, at: performance.now() }),
     (error: unknown) => ({ error, at: performance.now() }),
