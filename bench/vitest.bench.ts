@@ -102,7 +102,7 @@ export async function benchFixture(rounds = 2): Promise<Figure[]> {
 }
 
 /** bench/vitest-project's throughput files (80 tests, each running the firmware to its end). */
-export async function benchWorkers(rounds = 5): Promise<Figure[]> {
+export async function benchWorkers(rounds = 4): Promise<Figure[]> {
   const m = await medians(
     {
       one: { filters: ['throughput-'], workers: 1, warm: 'auto' },
@@ -122,7 +122,7 @@ export async function benchWorkers(rounds = 5): Promise<Figure[]> {
  * The examples' fault suite end to end (12 files, 31 tests), cold and warm (the default, `auto`),
  * 1 and 2 workers, and with `isolate: false`.
  */
-export async function benchExamplesSuite(rounds = 3): Promise<Figure[]> {
+export async function benchExamplesSuite(rounds = 5): Promise<Figure[]> {
   const m = await medians(
     {
       cold1: { filters: [], workers: 1, warm: false, examples: true },
