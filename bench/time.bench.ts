@@ -55,7 +55,7 @@ function cpuMsOf(pid: number): number | undefined {
   }
 }
 
-export async function benchEmulationSpeed(iterations = 60_000_000, rounds = 3): Promise<Figure[]> {
+export async function benchEmulationSpeed(iterations = 250_000_000, rounds = 3): Promise<Figure[]> {
   const plain: BusyRun[] = [];
   const armed: BusyRun[] = [];
   for (let i = 0; i < rounds; i++) {

@@ -56,7 +56,7 @@ describe('QmpClient handshake', () => {
     expect(peer.received).toHaveLength(1);
     expect(peer.received[0]!.execute).toBe('qmp_capabilities');
     expect(peer.received[0]!.arguments).toBeUndefined();
-    expect(peer.received[0]!.id).toBe(0); // ids are small integers, reused once answered
+    expect(peer.received[0]!.id).toBeUndefined(); // alone in flight: no id (QEMU reads requests byte by byte)
     expect(traces[0]![0]).toBe('recv');
     expect(JSON.parse(traces[0]![1])).toHaveProperty('QMP');
     expect(traces[1]).toEqual(['send', peer.received[0]!.raw]);
@@ -205,8 +205,38 @@ describe('QmpClient commands', () => {
     const next = client.execute('query-name');
     await peer.reply(await peer.nextCommand('query-name'), { name: 'vm' });
     await expect(next).resolves.toEqual({ name: 'vm' });
-    expect(traces.some(([, t]) => t.includes('ignored') && t.includes(String(cmd.id)))).toBe(true);
+    expect(traces.some(([, t]) => t.includes('ignored') && t.includes('late reply'))).toBe(true);
     expect(client.isClosed).toBe(false);
+  });
+
+  it('sends a command alone without an id and takes the reply without one, error or not, as its answer', async () => {
+    const { client, peer } = await setup();
+    const ok = client.execute('query-status');
+    const cmd = await peer.nextCommand('query-status');
+    expect(cmd.raw).toBe('{"execute":"query-status"}');
+    await peer.send({ return: { running: false } });
+    await expect(ok).resolves.toEqual({ running: false });
+    const failing = settle(client.execute('no-such-command'));
+    await peer.nextCommand('no-such-command');
+    await peer.send({ error: { class: 'CommandNotFound', desc: 'The command no-such-command has not been found' } });
+    expect(((await failing) as { error: QmpError }).error.errorClass).toBe('CommandNotFound');
+  });
+
+  it('numbers the commands after an id-less one that timed out, until its late reply has come', async () => {
+    const { client, peer } = await setup();
+    await settle(client.execute('query-status', undefined, { timeoutMs: 20 }));
+    const first = await peer.nextCommand('query-status');
+    expect(first.id).toBeUndefined();
+    const next = client.execute('query-name');
+    const second = await peer.nextCommand('query-name');
+    expect(second.id).toBeTypeOf('number');
+    await peer.reply(first, 'late'); // without an id: taken for the late one's, not for query-name's
+    await peer.reply(second, { name: 'vm' });
+    await expect(next).resolves.toEqual({ name: 'vm' });
+    const after = client.execute('query-status');
+    expect((await peer.nextCommand('query-status')).id).toBeUndefined();
+    await peer.send({ return: {} });
+    await expect(after).resolves.toEqual({});
   });
 
   it('does not reuse a timed-out id until its late reply has come', async () => {
@@ -402,8 +432,13 @@ describe('QmpClient robustness', () => {
     const { client, peer, protocolErrors } = await setup();
     const events: string[] = [];
     client.events.on('*', (e) => events.push(e.event));
+    // The id-less error below can be no command's reply only while every waiting command has an id.
+    const first = client.execute('query-name');
     const result = client.execute('query-status');
-    const cmd = await peer.nextCommand();
+    await peer.reply(await peer.nextCommand('query-name'), { name: 'vm' });
+    await first;
+    const cmd = await peer.nextCommand('query-status');
+    expect(cmd.id).toBeTypeOf('number');
     await peer.send(
       '[1, 2]\r\n',
       { event: 'STOP' }, // no timestamp

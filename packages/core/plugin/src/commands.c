@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "glue.h"
 #include "internals.h"
+#include "lean.h"
 #include "runtime.h"
 #include "trace.h"
 #include "triggers.h"
@@ -353,6 +354,13 @@ static void cmd_read(const struct cmd *c) { cmd_memory(c, false); }
 static void cmd_write(const struct cmd *c) { cmd_memory(c, true); }
 static void cmd_ping(const struct cmd *c) { reply_ok(c->id, "pong"); }
 
+static void cmd_blocks(const struct cmd *c)
+{
+    unsigned entered, left;
+    bool now = lean_stats(&entered, &left);
+    reply_ok(c->id, "%s %s %u %u", lean_supported() ? "lean" : "checked", now ? "lean" : "checked", entered, left);
+}
+
 static const struct {
     const char *verb;
     void (*run)(const struct cmd *c);
@@ -360,7 +368,7 @@ static const struct {
     {"arm-insn", cmd_arm_insn}, {"arm-pc", cmd_arm_pc},       {"arm-watch", cmd_arm_watch},       {"arm-trace", cmd_arm_trace}, {"disarm", cmd_disarm},
     {"resume", cmd_resume},     {"count", cmd_count},         {"vtime", cmd_vtime},               {"arm-vtime", cmd_arm_vtime},
     {"disarm-vtime", cmd_disarm_vtime}, {"regs", cmd_regs},   {"setreg", cmd_setreg},             {"read", cmd_read},
-    {"write", cmd_write},       {"ping", cmd_ping},
+    {"write", cmd_write},       {"ping", cmd_ping},           {"blocks", cmd_blocks},
 };
 
 void handle_command(char *line)

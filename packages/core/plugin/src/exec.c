@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "glue.h"
 #include "internals.h"
+#include "lean.h"
 #include "runtime.h"
 #include "trace.h"
 #include "triggers.h"
@@ -68,11 +69,17 @@ static void on_qemu_exit(void);
 /* Modes                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
+static void on_flush(void)
+{
+    arena_reset();
+    lean_flushed();
+}
+
 static void register_callbacks(void)
 {
     glue_on_translate(tb_trans);
     glue_at_exit(on_qemu_exit);
-    glue_on_flush(arena_reset);
+    glue_on_flush(on_flush);
 }
 
 static void reset_done(void)
@@ -98,7 +105,7 @@ static void set_precise(bool on)
     if (g_precise == on) return;
     g_precise = on;
     if (cfg.mech == MECH_ONE_INSN) {
-        qi_set_one_insn(on);
+        lean_one_insn(ONE_INSN_PRECISE, on);
         qi_kick_all(); /* leave the chain at the next block start */
     } else {
         g_translate_precise = on;
@@ -117,6 +124,7 @@ bool exec_sync_view(unsigned vcpu)
     int old_rw = v.watch_rw;
     uint64_t old_traces = view_trace_digest();
     view_rebuild(&g_added);
+    if (v.pcs.n || v.nw || v.ntr || trig_next_insn() != UINT64_MAX) lean_leave();
     bool retranslate = false;
     if (cfg.pc == PC_SPLIT && g_added.n) {
         /* Blocks translated before a pc was armed may contain it untagged: drop them. */
@@ -136,6 +144,7 @@ bool exec_sync_view(unsigned vcpu)
 
 void exec_wake(void)
 {
+    lean_leave();
     if (qi.one_insn) qi_kick_all();
 }
 
@@ -197,7 +206,14 @@ static void block_start_slow(unsigned vcpu, const struct block_info *b, uint64_t
     STORE(g_slow, vs->r_on || vs->w_pending || vs->walk_bp != NULL);
 }
 
-/* Start of every block. The count is of every instruction started before this block. */
+/* Nothing but guest-time timers armed, nothing pending: blocks may go lean (lean.h). */
+static bool nothing_armed(void)
+{
+    return !g_precise && !LOAD(g_slow) && !v.pcs.n && !v.nw && !v.ntr && !trig_view_stale() && !vtime_pending() &&
+           !g_reset_pending && !g_reset_wanted;
+}
+
+/* Start of every block (except lean ones). The count is of every instruction started before this block. */
 static void tb_exec(unsigned vcpu, void *udata)
 {
     vcpu = qi_current_vcpu(vcpu);
@@ -210,6 +226,7 @@ static void tb_exec(unsigned vcpu, void *udata)
     if (LOAD(g_slow) || trig_view_stale() || vtime_pending() || (v.pcs.n && (b->tagged || view_pc_maybe(b->pc))))
         block_start_slow(vcpu, b, count, ra);
     uint64_t next = trig_next_insn();
+    lean_block_start(vcpu, next == UINT64_MAX && nothing_armed(), vtime_pending());
     if (next == UINT64_MAX || next >= count + b->n + MARGIN) {
         if (g_precise) maybe_leave_precise(count);
         return;
@@ -392,7 +409,7 @@ static void tb_trans(struct qf_tb *tb)
             }
         }
     }
-    qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, flags, b);
+    if (!lean_block_bare()) qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, flags, b);
     bool hook_pcs = cfg.pc == PC_HOOK;
     if (hook_pcs) pthread_mutex_lock(&g_lock);
     bool watch_after = false; /* next-instruction mode: the previous instruction may access memory */
@@ -444,6 +461,6 @@ void exec_start_frozen(void)
     pthread_mutex_unlock(&g_lock);
     /* Instruction 0 is inside the first block: start in precise mode. */
     g_precise = true;
-    if (cfg.mech == MECH_ONE_INSN) qi_set_one_insn(true);
+    if (cfg.mech == MECH_ONE_INSN) lean_one_insn(ONE_INSN_PRECISE, true);
     else g_translate_precise = true;
 }

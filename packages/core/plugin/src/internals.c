@@ -33,6 +33,8 @@ static struct {
     void (*loop_exit)(void *cpu) __attribute__((noreturn));
     /* tb_flush(cpu) until 10.1; queue_tb_flush(cpu) from 10.2 */
     void (*flush)(void *cpu);
+    /* QEMU's run_on_cpu_data is a union of 8 bytes: passed like a uint64_t */
+    void (*async_safe)(void *cpu, void (*work)(void *cpu, uint64_t data), uint64_t data);
     int (*mem_rw_debug)(void *cpu, uint64_t addr, void *buf, size_t len, bool is_write);
 } fn;
 
@@ -91,6 +93,7 @@ void qi_resolve(const struct qf_arch *arch, unsigned vcpus, bool disabled)
     fn.restore_state = FIRST("cpu_restore_state");
     fn.loop_exit = FIRST("cpu_loop_exit");
     fn.flush = FIRST("tb_flush", "queue_tb_flush");
+    fn.async_safe = FIRST("async_safe_run_on_cpu");
     fn.mem_rw_debug = FIRST("cpu_memory_rw_debug");
 
     bool cpus = fn.get_cpu && fn.cpu_exit;
@@ -100,7 +103,7 @@ void qi_resolve(const struct qf_arch *arch, unsigned vcpus, bool disabled)
     qi.mem = fn.get_cpu && fn.mem_rw_debug;
     g_vcpus = vcpus;
     qi.current = fn.get_cpu && FIRST("current_cpu");
-    qi.restart = qi.one_insn && qi.mem && fn.bp_insert && fn.bp_remove_by_ref && fn.restore_state && fn.loop_exit && fn.flush;
+    qi.restart = qi.one_insn && qi.mem && fn.bp_insert && fn.bp_remove_by_ref && fn.restore_state && fn.loop_exit && fn.flush && fn.async_safe;
 }
 
 static void *cpu(unsigned vcpu) { return fn.get_cpu((int)vcpu); }
@@ -120,7 +123,17 @@ void qi_kick_all(void)
     }
 }
 
-void qi_flush(unsigned vcpu) { fn.flush(cpu(vcpu)); }
+static void flush_now(void *c, uint64_t data)
+{
+    (void)data;
+    fn.flush(c);
+}
+
+/* As safe work, always: from 8.x on tb_flush flushes at once when the vCPUs run on one thread,
+ * which from a callback frees the very block that is running (its io recompile, or our restore of
+ * its state, then finds no block: QEMU aborts). Queued work runs when the vCPU leaves its loop,
+ * which queuing it asks for. */
+void qi_flush(unsigned vcpu) { fn.async_safe(cpu(vcpu), flush_now, 0); }
 
 /* Writing back the same bytes through the debug path invalidates every block containing them
  * (all supported releases; 7.2's tb_invalidate_phys_addr went away in 8.0). */

@@ -31,7 +31,7 @@ void qi_resolve(const struct qf_arch *arch, unsigned vcpus, bool disabled);
 /* Each of these needs the capability named in its comment. */
 void qi_set_one_insn(bool on);                                  /* one_insn */
 void qi_kick_all(void);                                         /* one_insn: every vCPU leaves its chain */
-void qi_flush(unsigned vcpu);                                   /* restart: all blocks (asynchronously) */
+void qi_flush(unsigned vcpu);                                   /* restart: all blocks, when the vCPU next leaves its loop */
 void qi_invalidate(unsigned vcpu, uint64_t pc, unsigned len);   /* mem: blocks containing these bytes */
 bool qi_restore(unsigned vcpu, uintptr_t host_pc);              /* restart */
 void qi_loop_exit(unsigned vcpu) __attribute__((noreturn));     /* restart */

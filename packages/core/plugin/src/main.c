@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "glue.h"
 #include "internals.h"
+#include "lean.h"
 #include "link.h"
 #include "runtime.h"
 
@@ -33,7 +34,7 @@ struct args {
     const char *sock;   /* Node listens here */
     const char *listen; /* or the plugin does, for a QEMU started by hand */
     int timeout_ms;
-    bool start_frozen, no_internals;
+    bool start_frozen, no_internals, checked_blocks;
 };
 
 static bool parse_args(int argc, char **argv, struct args *a)
@@ -51,6 +52,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
         else if (!strcmp(s, "on-disconnect=continue")) cfg.exit_on_disconnect = false;
         else if (!strcmp(s, "internals=none")) a->no_internals = true; /* behave as on a QEMU without them */
         else if (!strcmp(s, "internals=auto")) a->no_internals = false;
+        else if (!strcmp(s, "blocks=checked")) a->checked_blocks = true; /* never lean (lean.h): for comparisons */
+        else if (!strcmp(s, "blocks=lean")) a->checked_blocks = false;
         else {
             say("qemu-fault plugin: unknown argument '%s'\n", s);
             return false;
@@ -61,7 +64,7 @@ static bool parse_args(int argc, char **argv, struct args *a)
 }
 
 /* Each mechanism from the best this QEMU offers (DESIGN.md, "Without internals"). */
-static void choose_mechanisms(void)
+static void choose_mechanisms(bool checked_blocks)
 {
     cfg.mech = qi.one_insn ? MECH_ONE_INSN : MECH_FLUSH;
     cfg.pc = qi.restart && qi.regs && cfg.mech == MECH_ONE_INSN ? PC_SPLIT : PC_HOOK;
@@ -71,6 +74,7 @@ static void choose_mechanisms(void)
     cfg.write_pc = !qi.restart && qf_public.set_pc;
     cfg.mem = qi.mem || qf_public.mem_read;
     cfg.stopped_regs = qi.regs;
+    lean_init(!checked_blocks && cfg.mech == MECH_ONE_INSN && qi.restart);
 }
 
 static qf_info g_info; /* what QEMU told us at install (its pointer is only valid then) */
@@ -114,7 +118,7 @@ QF_EXPORT int qemu_plugin_install(qf_plugin_id id, const qf_info *info, int argc
     g_info = *info;
     glue_init(id, cfg.vcpus);
     qi_resolve(cfg.arch, cfg.vcpus, a.no_internals);
-    choose_mechanisms();
+    choose_mechanisms(a.checked_blocks);
 
     bool linked = a.sock ? link_connect(a.sock, a.timeout_ms) : link_listen(a.listen);
     if (!linked) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internals.h"
+#include "lean.h"
 #include "runtime.h"
 #include "triggers.h"
 
@@ -22,6 +23,7 @@ static void fired(void *opaque)
     g_fired_ns = qi_vclock();
     g_fired_main = !qi_in_vcpu_thread();
     __atomic_store_n(&g_pending, 1, __ATOMIC_RELEASE);
+    lean_vtime_fired(); /* after the flag: the block it brings must see it */
 }
 
 bool vtime_pending(void) { return __atomic_load_n(&g_pending, __ATOMIC_ACQUIRE); }

@@ -69,10 +69,11 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
   // Connecting gets what is left of the start-up limit; each command later gets the whole limit,
   // the same however long start-up took (not what happened to be left when it connected).
   const limits = (connectTimeoutMs: number) => ({ connectTimeoutMs, timeoutMs: Math.max(limit.timeoutMs, connectTimeoutMs) });
-  // QEMU creates every socket before it serves QMP: once QMP answers, the others are there. Without
-  // retries (a QEMU started by hand), that is when to try them.
+  // QEMU creates every socket before it serves QMP: once QMP answers, the others are there, so that
+  // is when to try them. Polling them meanwhile would only cost CPU (a failed connect per socket
+  // per wake-up) and find the last one (the gdbstub's, made late) up to a fallback period late.
   const side = <T>(what: string, address: SocketAddress, connect: (timeoutMs: number) => Promise<T>): Promise<T> =>
-    options.retry ? open(what, address, connect) : qmp.then(() => open(what, address, connect));
+    qmp.then(() => open(what, address, connect));
   const { qtest, gdb, serial, hmp, plugin: pluginAt } = addresses;
   const connecting = [
     qmp,
@@ -82,8 +83,7 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
     options.plugin
       ? acceptPlugin(options.plugin, limit, options.abort)
       : pluginAt && side('the qemu-fault plugin', pluginAt, (timeoutMs) => PluginChannel.connect(pluginAt, limits(timeoutMs))),
-    // The monitor's client does not retry: it waits for QMP even when the others do not.
-    hmp && qmp.then(() => open('the human monitor', hmp, (timeoutMs) => HmpMonitor.connect(unixPath(hmp), { timeoutMs }))),
+    hmp && side('the human monitor', hmp, (timeoutMs) => HmpMonitor.connect(unixPath(hmp), { timeoutMs })),
   ] as const;
   let opened: [
     QmpClient,

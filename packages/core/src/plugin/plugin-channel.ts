@@ -12,6 +12,8 @@ import { LineReader } from '../transport/line-reader.js';
 import { Session, type SessionOptions } from '../transport/session.js';
 import { HitQueue } from './hit-queue.js';
 import {
+  type BlockStats,
+  decodeBlocks,
   decodeCount,
   decodeLine,
   decodeRegisters,
@@ -23,7 +25,7 @@ import {
 } from './protocol.js';
 import { refusalError } from './refusal.js';
 
-export type { PluginHello, PluginHit, PluginWatchHit, TracedInstruction } from './protocol.js';
+export type { BlockStats, PluginHello, PluginHit, PluginWatchHit, TracedInstruction } from './protocol.js';
 
 /** Access kinds for {@link PluginChannel.armWatch}. */
 export type PluginWatchKind = 'r' | 'w' | 'rw';
@@ -245,6 +247,15 @@ export class PluginChannel extends Session<string, PluginReply> {
 
   async ping(): Promise<void> {
     await this.command('ping');
+  }
+
+  /**
+   * Whether blocks may run without the plugin's block-start check while only guest-time timers are
+   * armed (`lean`; `checked` without QEMU's internals or with plugin argument `blocks=checked`), and
+   * how many times they went lean and back. A diagnostic: DESIGN.md, "Lean blocks".
+   */
+  async blocks(): Promise<BlockStats> {
+    return decodeBlocks(await this.command('blocks'));
   }
 
   protected async handshake(): Promise<void> {

@@ -247,6 +247,25 @@ export function decodeRegisters(data: string): Map<number, bigint> {
 }
 
 /** `<total> frozen|running <per cpu,...>` from `count`. */
+/** What `blocks` reports (see PluginChannel.blocks). */
+export interface BlockStats {
+  /** `lean` where blocks may go lean. */
+  mode: 'lean' | 'checked';
+  /** Blocks are lean now. */
+  lean: boolean;
+  /** Times blocks went lean. */
+  entered: number;
+  /** Times they went back to checked blocks (something other than a timer was armed). */
+  left: number;
+}
+
+export function decodeBlocks(data: string): BlockStats {
+  const [mode, now, entered, left] = data.split(' ');
+  if ((mode !== 'lean' && mode !== 'checked') || (now !== 'lean' && now !== 'checked'))
+    throw new ProtocolError(`bad blocks reply: ${data}`);
+  return { mode, lean: now === 'lean', entered: Number(bigInt(entered, data)), left: Number(bigInt(left, data)) };
+}
+
 export function decodeCount(data: string): { count: bigint; frozen: boolean; perCpu: bigint[] } {
   const [total, state, per] = data.split(' ');
   return {

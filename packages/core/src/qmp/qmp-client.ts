@@ -52,6 +52,8 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 1000;
 /** The greeting answers no command: it is awaited under an id no command gets. */
 const GREETING_ID = -1;
+/** The key of the command sent without an id (at most one waits): never an id on the wire. */
+const UNNUMBERED = -2;
 const NO_GREETING_HINT = '(no greeting: QEMU greets one client at a time: is another one connected?)';
 
 type Message = Record<string, unknown>;
@@ -59,6 +61,12 @@ type Message = Record<string, unknown>;
 /**
  * A QMP (QEMU Machine Protocol) client: JSON framing below, events ({@link EventHub}) beside,
  * commands matched to replies by `id` so any number can be in flight.
+ *
+ * A command sent while no other waits (the usual case) goes without an id: QEMU reads its monitor
+ * one byte per main-loop pass, so `,"id":0` would cost each such round trip a fifth more. Its
+ * reply is the one without an id; QEMU answers commands in order, so one sent after it (with an
+ * id) cannot be answered first. One that timed out keeps the next commands numbered until its
+ * late reply has come.
  *
  * @example
  * const qmp = await QmpClient.connect('/tmp/vm/qmp.sock');
@@ -77,6 +85,8 @@ export class QmpClient extends Session<JsonFrame, Message> {
   private readonly commandTimeoutMs: number;
   /** Ids of commands that timed out: kept out of use until their late reply arrives. */
   private readonly lateIds = new Set<number>();
+  /** The command sent without an id timed out: its late reply (without an id) is still to come. */
+  private lateUnnumbered = false;
   private greetingMsg: QmpGreeting | undefined;
   private commandSet: Promise<Set<string>> | undefined;
 
@@ -119,10 +129,13 @@ export class QmpClient extends Session<JsonFrame, Message> {
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       throw new InvalidArgumentError(`arguments of QMP command '${command}' must be an object`);
     }
-    const id = this.freeId();
+    const alone = this.waitingCount === 0 && this.lateIds.size === 0 && !this.lateUnnumbered;
+    const id = alone ? UNNUMBERED : this.freeId();
+    const request: Record<string, unknown> = args === undefined ? { execute: command } : { execute: command, arguments: args };
+    if (!alone) request.id = id;
     let text: string;
     try {
-      text = JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
+      text = JSON.stringify(request);
     } catch (err) {
       throw new InvalidArgumentError(`arguments of QMP command '${command}' cannot be serialised: ${(err as Error).message}`);
     }
@@ -136,7 +149,9 @@ export class QmpClient extends Session<JsonFrame, Message> {
       trace: text,
     });
     reply.catch((err: unknown) => {
-      if (err instanceof TimeoutError) this.lateIds.add(id);
+      if (!(err instanceof TimeoutError)) return;
+      if (alone) this.lateUnnumbered = true;
+      else this.lateIds.add(id);
     });
     const msg = await reply;
     if ('error' in msg) {
@@ -235,11 +250,15 @@ export class QmpClient extends Session<JsonFrame, Message> {
 
   private onReply(msg: Message, text: string): void {
     const id = msg.id;
-    if (typeof id === 'number' && id !== GREETING_ID && this.answer(msg, id)) return;
-    if (typeof id === 'number' && this.lateIds.delete(id)) {
+    if (id === undefined && this.answer(msg, UNNUMBERED)) return;
+    if (typeof id === 'number' && id >= 0 && this.answer(msg, id)) return;
+    if (id === undefined && this.lateUnnumbered) {
+      this.lateUnnumbered = false;
+      this.trace('recv', '(ignored: late reply to the timed-out command sent without an id)');
+    } else if (typeof id === 'number' && this.lateIds.delete(id)) {
       this.trace('recv', `(ignored: late reply to timed-out command id ${id})`);
     } else if (id === undefined && 'error' in msg) {
-      // QEMU could not even read a request's id; we never send such requests, so something is badly off.
+      // No command without an id waits: QEMU could not even read a request's id, yet we never send such requests.
       this.invalid(`QMP error reply without an id: ${clip(text)}`);
     } else {
       // Typically the reply to a command that already timed out.

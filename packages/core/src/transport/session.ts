@@ -199,6 +199,11 @@ export abstract class Session<F, R> {
     return id !== undefined && this.pending.resolve(id, reply);
   }
 
+  /** How many requests wait for their reply. */
+  protected get waitingCount(): number {
+    return this.pending.size;
+  }
+
   /** Whether a request with this id waits for its reply. */
   protected isWaiting(id: number): boolean {
     return this.pending.has(id);
