@@ -74,8 +74,9 @@ export const test = withSpare.extend<QemuFixtures>({
     }
     running().add(qemu);
     // The next test most likely uses the same options: its QEMU starts now, while this one runs.
-    if (provided?.isolate === false || testsLeftAfter(task as RunnerTestCase)) {
-      if (wantsSpare(provided?.warm ?? 'auto')) qemuSpare.prepare(options);
+    // (Whether a core is idle is asked last: only when a spare could serve, so its window spans the tests between.)
+    if ((provided?.isolate === false || testsLeftAfter(task as RunnerTestCase)) && wantsSpare(provided?.warm ?? 'auto')) {
+      qemuSpare.prepare(options);
     }
     const report = new ReportDelivery();
     onTestFailed(() => report.fromFailedHook());
