@@ -57,7 +57,8 @@ bool lean_block_bare(void) { return LOAD(g_lean) && !LOAD(g_reasons); }
 
 void lean_leave(void)
 {
-    pthread_mutex_lock(&g_mutex); /* always: see lean_block_start */
+    if (!g_supported) return;
+    pthread_mutex_lock(&g_mutex); /* whether lean or not: see lean_block_start */
     bool left = g_lean;
     if (left) {
         g_left++;
