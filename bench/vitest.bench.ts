@@ -83,8 +83,11 @@ async function medians<K extends string>(
   return { ...of((t) => t.wallMs), cpu: of((t) => t.cpuMs), others: of((t) => t.othersCores) };
 }
 
-/** Per test, with Vitest's own per-run and per-test costs (a file of empty tests) taken out. */
-export async function benchFixture(rounds = 2): Promise<Figure[]> {
+/**
+ * Per test, with Vitest's own per-run and per-test costs (a file of empty tests) taken out. 5
+ * rounds, not 2: the median of 2 moved by more than ±5% between two runs.
+ */
+export async function benchFixture(rounds = 5): Promise<Figure[]> {
   const m = await medians(
     {
       empty: { filters: ['empty.fault'], workers: 1, warm: true },

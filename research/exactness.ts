@@ -29,7 +29,9 @@ async function truth(q: QemuUnderStudy, steps: number): Promise<Step[]> {
   try {
     const read = async (): Promise<Step> => {
       const all = await gdb.readRegisters(); // the `g` packet: what the stub sends for it (the core features)
-      const regs = new Map(gdb.registers.filter((r) => all[r.name] !== undefined).map((r) => [r.regnum, BigInt(all[r.name]!)] as const));
+      const regs = new Map(
+        (await gdb.registers()).filter((r) => all[r.name] !== undefined).map((r) => [r.regnum, BigInt(all[r.name]!)] as const),
+      );
       return { pc: BigInt(all['pc']!), regs };
     };
     const trace: Step[] = [await read()];

@@ -49,8 +49,8 @@ async function counter(): Promise<number> {
 }
 
 describe(`GdbClient against qemu-system-arm ${qemuVersion()}`, () => {
-  it('maps register names from the target description', () => {
-    const names = gdb.registers.map((r) => `${r.name}=${r.regnum}/${r.bitsize}`);
+  it('maps register names from the target description', async () => {
+    const names = (await gdb.registers()).map((r) => `${r.name}=${r.regnum}/${r.bitsize}`);
     // the M-profile core feature first; later QEMUs add a system-registers feature (msp, psp, ...)
     expect(names.slice(0, 17)).toEqual([
       ...Array.from({ length: 13 }, (_, i) => `r${i}=${i}/32`),

@@ -1,7 +1,7 @@
 // Symbol names in real firmware: file-local statics of one name in several files, GCC's suffix on
 // function-local statics. A small ELF is built here from C with the cross compiler.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AmbiguousSymbolError, type ElfImage, readElf, UnknownSymbolError } from '@qemu-fault/core';
@@ -112,5 +112,23 @@ describe('symbol names', () => {
     await expect(campaign('a.c:xErrorOccurred', 'helper')).rejects.toThrow(AmbiguousSymbolError);
     await expect(campaign('a.c:xErrorOccurred', 'b.c:helper')).resolves.toBeDefined();
     await expect(campaign('uxIdleTaskStack', 'main')).resolves.toBeDefined();
+  });
+
+  it('a file read again unchanged is not parsed again; one rewritten in place is', async () => {
+    expect(await readElf(elf.path)).toBe(elf);
+    const copy = join(dir, 'copy.elf');
+    await copyFile(elf.path, copy);
+    const first = await readElf(copy);
+    expect(first.symbols.has('a_main')).toBe(true);
+    // The same path, the same inode, a different image: a rebuild between two launches.
+    const other = join(dir, 'other.elf');
+    execFileSync('arm-none-eabi-gcc', ['-mcpu=cortex-m3', '-mthumb', '-nostdlib', '-Wl,--entry=other', '-o', other, '-x', 'c', '-'], {
+      input: 'int other(void) { return 1; }',
+    });
+    await copyFile(other, copy);
+    const second = await readElf(copy);
+    expect(second).not.toBe(first);
+    expect(second.symbols.has('other')).toBe(true);
+    expect(second.symbols.has('a_main')).toBe(false);
   });
 });

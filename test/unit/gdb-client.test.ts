@@ -100,11 +100,13 @@ async function setup(script: Script, options: GdbClientOptions & { supported?: s
 }
 
 describe('GdbClient (fake stub)', () => {
-  it('acknowledges every packet and reads the target description', async () => {
+  it('acknowledges every packet and reads the target description on first use, once', async () => {
     const { stub, gdb } = await setup(() => undefined);
+    expect(stub.packets).toEqual(['qSupported:swbreak+;hwbreak+']);
+    expect((await gdb.registers()).map((r) => `${r.name}:${r.regnum}`)).toEqual(['r0:0', 'r1:1', 'pc:15', 'd0:16']);
+    await gdb.registers();
     expect(stub.packets).toEqual(['qSupported:swbreak+;hwbreak+', 'qXfer:features:read:target.xml:0,ffb']);
     await expect.poll(() => stub.controls).toEqual(['+', '+']);
-    expect(gdb.registers.map((r) => `${r.name}:${r.regnum}`)).toEqual(['r0:0', 'r1:1', 'pc:15', 'd0:16']);
   });
 
   it('switches to no-ack mode when the stub offers it', async () => {
@@ -224,7 +226,7 @@ describe('GdbClient (fake stub)', () => {
     const { stub, gdb } = await setup((p) =>
       p === 'p10' ? ['0100000000000080'] : p.startsWith('Z') || p.startsWith('z') ? ['OK'] : undefined,
     );
-    expect(gdb.registers.map((r) => `${r.name}/${r.bitsize}`)).toEqual(['r0/32', 'r1/32', 'pc/32', 'd0/64']);
+    expect((await gdb.registers()).map((r) => `${r.name}/${r.bitsize}`)).toEqual(['r0/32', 'r1/32', 'pc/32', 'd0/64']);
     expect(await gdb.readRegister('D0')).toBe(0x8000000000000001n);
     await gdb.insertBreakpoint(0x1000);
     await gdb.insertBreakpoint(0xffff_ffff_0000_1000n, { kind: 2, hardware: true });

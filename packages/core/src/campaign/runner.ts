@@ -169,7 +169,7 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
   let launching: Promise<unknown> = Promise.resolve();
   // Worker QEMUs start as soon as their configuration is known: they boot while the golden pass runs.
   const startWorkers = async (session: SessionConfig) => {
-    tmp = await imageDir(options.snapshotDir);
+    tmp = imageDir(options.snapshotDir);
     for (let i = 0; i < workerCount; i++) {
       const image = reuse === 'snapshot' ? join(tmp.path, `worker${i}.qcow2`) : undefined;
       if (image) await createImage(image);
@@ -322,6 +322,6 @@ export async function runCampaign(definition: CampaignDefinition, options: RunCa
     await Promise.allSettled([launching]);
     await Promise.allSettled(workers.map((w) => w.close()));
     await writer?.close();
-    await (tmp as PrivateDir | undefined)?.remove();
+    (tmp as PrivateDir | undefined)?.remove();
   }
 }

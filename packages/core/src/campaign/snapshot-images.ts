@@ -3,13 +3,10 @@
  * the recording pass saves into, and a copy of it per worker.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { SnapshotError } from '../errors.js';
 import { createPrivateDir, type PrivateDir } from '../launch/private-dir.js';
-import { guardDir, releaseDir } from '../launch/reaper.js';
 
 const run = promisify(execFile);
 
@@ -30,23 +27,13 @@ export async function createImage(path: string): Promise<void> {
  * A private dir for the snapshot images: in the temp dir, or under `parent`. Either way the reaper
  * knows it, so it goes even if this process is killed.
  */
-export async function imageDir(parent: string | undefined): Promise<PrivateDir> {
+export function imageDir(parent: string | undefined): PrivateDir {
   if (!parent) return createPrivateDir();
-  const path = join(parent, `qemu-fault-campaign-${process.pid}-${randomBytes(6).toString('hex')}`);
-  guardDir(path);
   try {
-    await mkdir(path, { mode: 0o700 });
+    return createPrivateDir({ parent, prefix: 'qemu-fault-campaign' });
   } catch (err) {
-    releaseDir(path);
     throw new SnapshotError(`cannot create a directory for snapshot images in ${parent}: ${(err as Error).message}`, { cause: err });
   }
-  return {
-    path,
-    remove: async () => {
-      await rm(path, { recursive: true, force: true });
-      releaseDir(path);
-    },
-  };
 }
 
 /** Copies the recorded image for each worker (one QEMU may open an image at a time). */

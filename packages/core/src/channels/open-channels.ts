@@ -63,8 +63,10 @@ export async function openChannels(addresses: ChannelAddresses, options: OpenCha
   const open = <T>(what: string, address: SocketAddress, connect: (timeoutMs: number) => Promise<T>): Promise<T> =>
     connectWithin(`${what} at ${formatAddress(address)}`, limit.deadline(), connect, untilListening);
 
-  const qmp = open("QEMU's QMP socket", addresses.qmp, (timeoutMs) =>
-    QmpClient.connect(addresses.qmp, { timeoutMs, trace: trace?.('qmp') }),
+  // A QEMU just started has made no socket yet: a connect now would only fail, so the first waits
+  // for the first change in its dir.
+  const qmp = (watch ? watch.change(5) : Promise.resolve()).then(() =>
+    open("QEMU's QMP socket", addresses.qmp, (timeoutMs) => QmpClient.connect(addresses.qmp, { timeoutMs, trace: trace?.('qmp') })),
   );
   // Connecting gets what is left of the start-up limit; each command later gets the whole limit,
   // the same however long start-up took (not what happened to be left when it connected).

@@ -70,8 +70,8 @@ export async function launchCommand(argv: readonly string[], out: Output): Promi
   try {
     const elf = await readElf(kernel);
     const binary = requireQemuBinary(values.qemu ?? defaultQemuBinary(elf));
-    const [made, plugin] = await Promise.all([createPrivateDir(), icount === undefined ? undefined : pluginFor(binary)]);
-    dir = made;
+    const plugin = icount === undefined ? undefined : await pluginFor(binary);
+    dir = createPrivateDir();
     const addresses = await channelAddresses(dir.path, { qtest: true, gdb: true, serial: true, hmp: false }, values.tcp);
     // With guest time, our plugin listens too: whoever attaches gets notify() and the triggers.
     if (plugin) addresses.plugin = { kind: 'unix', path: join(dir.path, 'plugin.sock') };
@@ -106,7 +106,7 @@ export async function launchCommand(argv: readonly string[], out: Output): Promi
   } finally {
     signals.dispose();
     await qemu?.kill();
-    await dir?.remove();
+    dir?.remove();
   }
 }
 

@@ -63,22 +63,17 @@ export class GdbClient {
   }
 
   /**
-   * Connects, negotiates features (`qSupported`; no-ack mode when offered, which QEMU 7.2 does
-   * not) and reads the target description. Connecting to a running VM stops it (QEMU does so).
+   * Connects and negotiates features (`qSupported`; no-ack mode when offered, which QEMU 7.2 does
+   * not); the target description is read before the first request, so that a connection nobody
+   * uses costs no more. Connecting to a running VM stops it (QEMU does so).
    * @throws {ConnectionError} nothing listens there; {@link TimeoutError} no answer in time;
    *   {@link ProtocolError}/{@link GdbError} the peer does not behave like a gdbstub.
    */
   static async connect(address: string | SocketAddress, options: GdbClientOptions = {}): Promise<GdbClient> {
     const rsp = await RspSession.connect(address, options);
-    try {
-      const description = rsp.supports('qXfer:features:read')
-        ? await rsp.exclusive(() => TargetDescription.load((annex) => rsp.readXfer('features', annex)))
-        : undefined;
-      return new GdbClient(rsp, new RegisterFile(rsp, description, options.endianness ?? 'little'), options);
-    } catch (err) {
-      await rsp.close();
-      throw err;
-    }
+    const describe = async () =>
+      rsp.supports('qXfer:features:read') ? TargetDescription.load((annex) => rsp.readXfer('features', annex)) : undefined;
+    return new GdbClient(rsp, new RegisterFile(rsp, describe, options.endianness ?? 'little'), options);
   }
 
   /** Resolves (never rejects) once the connection has ended, saying why. */
@@ -101,9 +96,12 @@ export class GdbClient {
     return this.rsp.lastStop;
   }
 
-  /** The registers the target description declares, with their numbers and widths, by ascending number (empty if the stub offers none). */
-  get registers(): readonly RegisterInfo[] {
-    return this.regs.registers;
+  /**
+   * The registers the target description declares, with their numbers and widths, by ascending
+   * number (empty if the stub offers none). The first call reads the description from the stub.
+   */
+  registers(): Promise<readonly RegisterInfo[]> {
+    return this.exclusive(() => this.regs.list());
   }
 
   /**
@@ -117,7 +115,7 @@ export class GdbClient {
     if (/^([cCsSk]|vCont;|vRun|vAttach)/.test(packet)) {
       throw new InvalidArgumentError(`packet '${abbreviate(packet)}' resumes or kills the target; use continue() or step()`);
     }
-    return this.rsp.exclusive(() => this.rsp.request(packet));
+    return this.exclusive(() => this.rsp.request(packet));
   }
 
   /** Reads `length` bytes through CPU `cpuIndex`'s view (default: the CPU the stub has selected). */
@@ -160,8 +158,7 @@ export class GdbClient {
    * @throws {InvalidArgumentError} no such register.
    */
   async readRegister(name: string, cpuIndex?: number): Promise<RegisterValue> {
-    const reg = this.regs.get(name);
-    return this.onCpu(cpuIndex, () => this.regs.read(reg));
+    return this.onCpu(cpuIndex, async () => this.regs.read(await this.regs.get(name)));
   }
 
   /**
@@ -169,9 +166,10 @@ export class GdbClient {
    * @throws {InvalidArgumentError} no such register, or the value does not fit.
    */
   async writeRegister(name: string, value: RegisterValue, cpuIndex?: number): Promise<void> {
-    const reg = this.regs.get(name);
-    const hex = this.regs.encode(reg, value);
-    await this.onCpu(cpuIndex, () => this.regs.write(reg, hex));
+    await this.onCpu(cpuIndex, async () => {
+      const reg = await this.regs.get(name);
+      await this.regs.write(reg, this.regs.encode(reg, value));
+    });
   }
 
   /** Reads the registers the stub sends in its `g` packet (on ARM: the core registers) in one round trip. */
@@ -185,14 +183,14 @@ export class GdbClient {
    */
   async insertBreakpoint(address: bigint | number, options: BreakpointOptions = {}): Promise<void> {
     const breakpoint = this.breakpoints.breakpoint(address, options);
-    await this.rsp.exclusive(() => this.rsp.requestOk(breakpoint.insert));
+    await this.exclusive(() => this.rsp.requestOk(breakpoint.insert));
     this.breakpoints.inserted(breakpoint);
   }
 
   /** Removes a breakpoint inserted with the same options. */
   async removeBreakpoint(address: bigint | number, options: BreakpointOptions = {}): Promise<void> {
     const breakpoint = this.breakpoints.breakpoint(address, options);
-    await this.rsp.exclusive(() => this.rsp.requestOk(breakpoint.remove));
+    await this.exclusive(() => this.rsp.requestOk(breakpoint.remove));
     this.breakpoints.removed(breakpoint);
   }
 
@@ -202,14 +200,14 @@ export class GdbClient {
    */
   async insertWatchpoint(kind: WatchKind, address: bigint | number, length: number): Promise<void> {
     const watchpoint = this.breakpoints.watchpoint(kind, address, length);
-    await this.rsp.exclusive(() => this.rsp.requestOk(watchpoint.insert));
+    await this.exclusive(() => this.rsp.requestOk(watchpoint.insert));
     this.breakpoints.inserted(watchpoint);
   }
 
   /** Removes a watchpoint inserted with the same arguments. */
   async removeWatchpoint(kind: WatchKind, address: bigint | number, length: number): Promise<void> {
     const watchpoint = this.breakpoints.watchpoint(kind, address, length);
-    await this.rsp.exclusive(() => this.rsp.requestOk(watchpoint.remove));
+    await this.exclusive(() => this.rsp.requestOk(watchpoint.remove));
     this.breakpoints.removed(watchpoint);
   }
 
@@ -238,7 +236,7 @@ export class GdbClient {
       this.rsp.interrupt();
       return this.resumeOp;
     }
-    return this.rsp.exclusive(() => this.rsp.currentStop());
+    return this.exclusive(() => this.rsp.currentStop());
   }
 
   /**
@@ -249,10 +247,21 @@ export class GdbClient {
     return this.rsp.close();
   }
 
+  /**
+   * Runs `work` in the session's turn, the target description read first: QEMU answers `p` and `P`
+   * (with nothing) until the client has read it, so every packet must find it read.
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.rsp.exclusive(async () => {
+      await this.regs.load();
+      return work();
+    });
+  }
+
   /** Runs `work` in the session's turn, after selecting CPU `cpuIndex` (if given). */
   private onCpu<T>(cpuIndex: number | undefined, work: () => Promise<T>): Promise<T> {
     if (cpuIndex !== undefined) checkCount(cpuIndex, 'cpuIndex');
-    return this.rsp.exclusive(async () => {
+    return this.exclusive(async () => {
       // QEMU numbers threads from 1, one per CPU.
       if (cpuIndex !== undefined) await this.rsp.selectThread((cpuIndex + 1).toString(16));
       return work();
@@ -262,11 +271,9 @@ export class GdbClient {
   private startResume(action: 'c' | 's'): Promise<StopReply> {
     if (this.resumeOp) return Promise.reject(new InvalidArgumentError('a continue() or step() is already under way'));
     this.interruptRequested = false;
-    const op = this.rsp
-      .exclusive(() => this.resumeLocked(action))
-      .finally(() => {
-        this.resumeOp = undefined;
-      });
+    const op = this.exclusive(() => this.resumeLocked(action)).finally(() => {
+      this.resumeOp = undefined;
+    });
     this.resumeOp = op;
     return op;
   }
@@ -319,7 +326,7 @@ export class GdbClient {
 
   /** The pc of `thread` (default: the selected CPU's), or `undefined` if the target description has none. */
   private async readPc(thread: string | undefined): Promise<bigint | undefined> {
-    const pc = this.regs.find(this.pcName);
+    const pc = await this.regs.find(this.pcName);
     if (!pc) return undefined;
     if (thread !== undefined) await this.rsp.selectThread(thread);
     return BigInt(await this.regs.read(pc));

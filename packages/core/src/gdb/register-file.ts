@@ -3,6 +3,9 @@ import { decodeRegister, encodeRegister, type RegisterValue, registerHexLength }
 import type { RspSession } from './rsp-session.js';
 import type { RegisterInfo, TargetDescription } from './target-description.js';
 
+/** Reads the target description (inside the session's `exclusive`); `undefined` where the stub offers none. */
+export type DescriptionLoader = () => Promise<TargetDescription | undefined>;
+
 /** The `g` packet split by register. */
 interface AllRegisters {
   text: string;
@@ -15,34 +18,38 @@ interface AllRegisters {
  * The target's registers as its XML target description names them, read with `p` and written
  * with `P`, or through the whole `g`/`G` block where the stub lacks those. Architecture-neutral:
  * widths come from the description, values up to 32 bits are `number`s and wider ones `bigint`s.
- * Every read and write must run inside the session's `exclusive`.
+ * Every call must run inside the session's `exclusive`.
+ *
+ * The description is read on first use, not on connecting: it takes several round trips, and a
+ * session nobody uses (launch() connects the gdbstub, and reads registers through our plugin) never needs it.
  */
 export class RegisterFile {
   private pMissing = false;
   private bigPMissing = false;
+  private description: Promise<TargetDescription | undefined> | undefined;
 
   constructor(
     private readonly rsp: RspSession,
-    private readonly description: TargetDescription | undefined,
+    private readonly readDescription: DescriptionLoader,
     private readonly byteOrder: 'little' | 'big',
   ) {}
 
   /** The registers the target description declares, by ascending number (empty if the stub offers none). */
-  get registers(): readonly RegisterInfo[] {
-    return this.description?.registers ?? [];
+  async list(): Promise<readonly RegisterInfo[]> {
+    return (await this.described())?.registers ?? [];
   }
 
   /** The register called `name` (case-insensitively), if the target declares one. */
-  find(name: string): RegisterInfo | undefined {
-    return this.description?.find(name);
+  async find(name: string): Promise<RegisterInfo | undefined> {
+    return (await this.described())?.find(name);
   }
 
   /** @throws {InvalidArgumentError} the target declares no register called `name`. */
-  get(name: string): RegisterInfo {
+  async get(name: string): Promise<RegisterInfo> {
     if (typeof name !== 'string') throw new InvalidArgumentError('register name must be a string');
-    const reg = this.find(name);
+    const reg = await this.find(name);
     if (reg) return reg;
-    const known = this.registers.map((r) => r.name);
+    const known = (await this.list()).map((r) => r.name);
     throw new InvalidArgumentError(
       `no register '${name}' in the target description; ${known.length ? `known: ${known.join(', ')}` : 'the stub offers no target description'}`,
     );
@@ -83,13 +90,27 @@ export class RegisterFile {
     await this.rsp.requestOk(`G${text.slice(0, at)}${hex}${text.slice(at + hex.length)}`);
   }
 
+  /** Reads the description unless it was read already; a read that failed is tried again next time. */
+  async load(): Promise<void> {
+    await this.described();
+  }
+
+  /** The description, read once. */
+  private described(): Promise<TargetDescription | undefined> {
+    this.description ??= this.readDescription().catch((err: unknown) => {
+      this.description = undefined;
+      throw err;
+    });
+    return this.description;
+  }
+
   /** Reads `g` and splits it by the target description: registers in regnum order until the data runs out. */
   async readAll(): Promise<AllRegisters> {
     const text = await this.rsp.requestData('g');
     const values = new Map<string, RegisterValue>();
     const offsets = new Map<string, number>();
     let at = 0;
-    for (const reg of this.registers) {
+    for (const reg of await this.list()) {
       const len = registerHexLength(reg.bitsize);
       if (at + len > text.length) break;
       const hex = text.slice(at, at + len);

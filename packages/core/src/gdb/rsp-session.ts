@@ -209,11 +209,12 @@ export class RspSession extends Session<RspEvent, RspReply> {
   }
 
   private onPacket(payload: string): void {
-    // Acknowledge at once: QEMU ignores 0x03 while a packet of its own is unacknowledged.
-    if (!this.noAck) this.send('+');
+    const isStop = isStopPacket(payload);
+    // Acknowledge at once: QEMU ignores 0x03 while a packet of its own is unacknowledged. Not an
+    // exit: QEMU closes the socket right after it, and the ack would only meet a broken pipe.
+    if (!this.noAck && !(isStop && /^[WX]/.test(payload))) this.send('+');
     this.trace('recv', payload);
     if (isConsoleOutput(payload)) return;
-    const isStop = isStopPacket(payload);
     const stop = isStop ? this.onStop(payload) : undefined;
     if (this.isClosed) return;
     if (this.awaiting !== undefined && (this.awaiting === 'stop') === isStop) {

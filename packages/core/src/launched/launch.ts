@@ -109,26 +109,25 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
   if (shift !== undefined && !(Number.isInteger(shift) && shift >= 0 && shift <= 10)) {
     throw new InvalidArgumentError(`time.shift must be an integer from 0 to 10, got ${String(shift)}`);
   }
-  // Together, to start sooner; a kernel that fails to load then removes the dir again.
-  const [elfRead, tmpMade] = await Promise.allSettled([options.kernel ? readElf(options.kernel) : undefined, createPrivateDir()]);
-  const tmp = settledValue(tmpMade);
+  const tmp = createPrivateDir();
   let qemu: QemuProcess | undefined;
   let listener: PluginListener | undefined;
   let opened: Awaited<ReturnType<typeof openChannels>> | undefined;
   try {
-    const elf = settledValue(elfRead);
-    const binary = requireQemuBinary(options.qemu ?? defaultQemuBinary(elf));
     const wanted = { qtest: true, gdb: true, serial: true, hmp: false, ...options.channels };
-    // Together: each is a few file-system round trips, and QEMU can start only once all are done.
-    const [addressesMade, pluginBuilt, listening] = await Promise.allSettled([
+    // Together: QEMU can start only once all are done.
+    const [elfRead, addressesMade, listening] = await Promise.allSettled([
+      options.kernel ? readElf(options.kernel) : undefined,
       channelAddresses(tmp.path, wanted, options.tcp ?? false),
-      shift === undefined ? undefined : pluginFor(binary),
       shift === undefined ? undefined : PluginListener.create(join(tmp.path, 'plugin.sock')),
     ]);
     if (listening.status === 'fulfilled') listener = listening.value;
+    const elf = settledValue(elfRead);
     const addresses = settledValue(addressesMade);
-    const plugin = settledValue(pluginBuilt);
     settledValue(listening);
+    const binary = requireQemuBinary(options.qemu ?? defaultQemuBinary(elf));
+    // Built once per binary and process: after the first launch, at hand at once.
+    const plugin = shift === undefined ? undefined : await pluginFor(binary);
     const extraArgs: string[] = [];
     if (plugin && listener) {
       // on-disconnect=exit: if this process dies, even by SIGKILL, its socket closes and QEMU exits.
@@ -177,7 +176,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
         elf,
         trace,
         // QEMU takes a few milliseconds to shut down: meanwhile, remove what no longer needs it.
-        alongsideQuit: [() => tmp.remove(), ...(pluginListener ? [() => pluginListener.close()] : [])],
+        alongsideQuit: [async () => tmp.remove(), ...(pluginListener ? [() => pluginListener.close()] : [])],
         closeGraceMs: options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS,
       },
       options,
@@ -186,7 +185,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedQemu> {
     await opened?.close();
     await qemu?.kill();
     await listener?.close();
-    await tmp.remove();
+    tmp.remove();
     throw err;
   }
 }

@@ -4,7 +4,7 @@
  * `connect-timeout-ms`, and QEMU then exits with an error, so nothing hangs).
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ export class PluginListener {
     const where = path ?? join(tmpdir(), `qemu-fault-plugin-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
     if (where.length > MAX_SOCKET_PATH)
       throw new InvalidArgumentError(`unix socket path too long (${where.length} > ${MAX_SOCKET_PATH}): ${where}`);
-    await rm(where, { force: true });
+    rmSync(where, { force: true });
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -89,8 +89,8 @@ export class PluginListener {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.waiting) s.destroy();
+    // Closing a unix socket server unlinks its path (libuv does).
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await rm(this.path, { force: true });
   }
 }
 

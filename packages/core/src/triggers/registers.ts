@@ -97,15 +97,20 @@ export function registersOver(backend: RegisterBackend): Registers {
 /** Registers through the gdbstub (which only answers while the VM is stopped). */
 export function gdbRegisters(gdb: GdbClient, architecture: (cpu: number | undefined) => Promise<Architecture>): Registers {
   // The gdbstub's own name for a register: A/R profile says cpsr where M says xpsr.
-  const gdbName = (spec: RegisterSpec) => [spec.name, ...spec.aliases].find((n) => gdb.registers.some((r) => r.name === n)) ?? spec.name;
+  const gdbName = async (spec: RegisterSpec) => {
+    const known = await gdb.registers();
+    return [spec.name, ...spec.aliases].find((n) => known.some((r) => r.name === n)) ?? spec.name;
+  };
   return registersOver({
     architecture,
-    read: async (spec, cpu) => BigInt(await gdb.readRegister(gdbName(spec), cpu)),
-    write: (spec, value, cpu) => gdb.writeRegister(gdbName(spec), spec.bits <= 32 ? Number(value) : value, cpu),
+    read: async (spec, cpu) => BigInt(await gdb.readRegister(await gdbName(spec), cpu)),
+    write: async (spec, value, cpu) => gdb.writeRegister(await gdbName(spec), spec.bits <= 32 ? Number(value) : value, cpu),
     all: async (cpu) => {
       const values = await gdb.readRegisters(cpu);
-      return (await architecture(cpu)).registers.flatMap((spec): Array<[RegisterSpec, bigint]> => {
-        const value = values[gdbName(spec)];
+      const specs = (await architecture(cpu)).registers;
+      const names = await Promise.all(specs.map(gdbName));
+      return specs.flatMap((spec, i): Array<[RegisterSpec, bigint]> => {
+        const value = values[names[i]!];
         return value === undefined ? [] : [[spec, BigInt(value)]];
       });
     },
