@@ -2,8 +2,9 @@
 // (launch()'s readyTimeoutMs, connect()'s timeoutMs), and running out of it says which option to
 // raise. Peers that accept a connection and never answer stand in for a QEMU too busy to.
 import { connect } from 'node:net';
-import { FaultInjectionFramework, ReadyTimeoutError } from '@qemu-fault/core';
+import { FaultInjectionFramework, ReadyTimeoutError, TimeoutError } from '@qemu-fault/core';
 import { describe, expect, it } from 'vitest';
+import { connectWithin } from '../../packages/core/src/channels/connect-within.js';
 import { openChannels } from '../../packages/core/src/channels/open-channels.js';
 import { StartUpLimit } from '../../packages/core/src/channels/start-up-limit.js';
 import { PluginListener } from '../../packages/core/src/plugin/listener.js';
@@ -74,5 +75,15 @@ describe('the start-up limit', () => {
     expect(error).toBeInstanceOf(ReadyTimeoutError);
     expect(error).toMatchObject({ option: 'timeoutMs', timeoutMs: 300 });
     expect((error as Error).message).toMatch(/^the qtest channel at .* was not ready within timeoutMs \(300 ms\)/);
+  });
+
+  it('names the limit for a timeout whose timer fired a moment before the deadline did', async () => {
+    // libuv starts a timer at the loop's cached time, so it may fire before Date.now() reaches the deadline.
+    const limit = new StartUpLimit(60_000, LIMIT, { scope: 'shared' });
+    const error = await connectWithin('the gdbstub', limit.deadline(), (timeoutMs) =>
+      Promise.reject(new TimeoutError('gdb packet qSupported', timeoutMs)),
+    ).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ReadyTimeoutError);
+    expect((error as Error).cause).toBeInstanceOf(TimeoutError);
   });
 });

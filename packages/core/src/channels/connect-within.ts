@@ -12,8 +12,9 @@ export interface UntilListening {
 
 /**
  * Connects to `what` within `deadline`, giving `connect` the time left. With `untilListening`, a
- * refused socket is tried again every millisecond, a missing one when it `appeared`. A connection that fails because the
- * deadline passed fails with the limit's `ReadyTimeoutError`, which names the option to raise.
+ * refused socket is tried again every millisecond, a missing one when it `appeared`. A connection
+ * that times out, or fails once the deadline has passed, fails with the limit's
+ * `ReadyTimeoutError`, which names the option to raise.
  */
 export async function connectWithin<T>(
   what: string,
@@ -27,7 +28,10 @@ export async function connectWithin<T>(
     } catch (err) {
       const code = err instanceof QemuFaultError ? err.code : undefined;
       if (untilListening?.gaveUp()) throw err;
-      if (deadline.passed && (code === 'CONNECTION_FAILED' || code === 'TIMEOUT')) throw deadline.limit.error(what, err);
+      // A timeout is the deadline's by construction (`connect` was given what was left of it), even
+      // when its timer fired a moment before the deadline's clock says so: libuv starts timers at
+      // the loop's cached time.
+      if (code === 'TIMEOUT' || (deadline.passed && code === 'CONNECTION_FAILED')) throw deadline.limit.error(what, err);
       if (!untilListening || code !== 'CONNECTION_FAILED') throw err;
       // No file yet: wait for it. Refused: it exists, and QEMU listens a moment after it binds.
       const missing = (err as Error).cause && ((err as Error).cause as NodeJS.ErrnoException).code === 'ENOENT';
