@@ -1,6 +1,6 @@
 import { type Architecture, checkRegisterValue, findRegister, type RegisterSpec, registerValue } from '../arch/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { GdbClient } from '../gdb/gdb-client.js';
+import type { GdbClient, RegisterInfo } from '../gdb/gdb-client.js';
 import type { RegisterValue } from '../gdb/register-value.js';
 
 /** 32-bit ARM core register names (M, R and A profiles); `sp`/`lr`/`pc` alias r13–r15, `cpsr` aliases `xpsr`. */
@@ -97,20 +97,17 @@ export function registersOver(backend: RegisterBackend): Registers {
 /** Registers through the gdbstub (which only answers while the VM is stopped). */
 export function gdbRegisters(gdb: GdbClient, architecture: (cpu: number | undefined) => Promise<Architecture>): Registers {
   // The gdbstub's own name for a register: A/R profile says cpsr where M says xpsr.
-  const gdbName = async (spec: RegisterSpec) => {
-    const known = await gdb.registers();
-    return [spec.name, ...spec.aliases].find((n) => known.some((r) => r.name === n)) ?? spec.name;
-  };
+  const gdbName = (spec: RegisterSpec, known: readonly RegisterInfo[]) =>
+    [spec.name, ...spec.aliases].find((n) => known.some((r) => r.name === n)) ?? spec.name;
   return registersOver({
     architecture,
-    read: async (spec, cpu) => BigInt(await gdb.readRegister(await gdbName(spec), cpu)),
-    write: async (spec, value, cpu) => gdb.writeRegister(await gdbName(spec), spec.bits <= 32 ? Number(value) : value, cpu),
+    read: async (spec, cpu) => BigInt(await gdb.readRegister(gdbName(spec, await gdb.registers()), cpu)),
+    write: async (spec, value, cpu) =>
+      gdb.writeRegister(gdbName(spec, await gdb.registers()), spec.bits <= 32 ? Number(value) : value, cpu),
     all: async (cpu) => {
-      const values = await gdb.readRegisters(cpu);
-      const specs = (await architecture(cpu)).registers;
-      const names = await Promise.all(specs.map(gdbName));
-      return specs.flatMap((spec, i): Array<[RegisterSpec, bigint]> => {
-        const value = values[names[i]!];
+      const [values, known] = [await gdb.readRegisters(cpu), await gdb.registers()];
+      return (await architecture(cpu)).registers.flatMap((spec): Array<[RegisterSpec, bigint]> => {
+        const value = values[gdbName(spec, known)];
         return value === undefined ? [] : [[spec, BigInt(value)]];
       });
     },
